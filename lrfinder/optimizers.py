@@ -1,0 +1,353 @@
+"""Six first-order optimizers with explicit, resettable state.
+
+Every optimizer follows one small protocol:
+
+* ``opt.step(params, grads, lr)`` updates each array of ``params`` in place,
+  using the learning rate given for this step (the range test changes it every
+  step, so it is never stored);
+* ``opt.state`` maps each parameter name to a dict of arrays and counters that
+  the optimizer owns, created on the first step;
+* ``opt.state_dict()`` / ``opt.load_state_dict(d)`` save and restore that state
+  exactly, and ``opt.reset()`` forgets it.
+
+The update rules share their pieces: :func:`ema_` (an exponential moving average)
+and :func:`bias_correction` are written once and used by RMSProp, Adadelta, Adam
+and Momentum. All arithmetic is in place on float32 arrays; the scratch buffer of
+each parameter is reused between steps.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+from lrfinder.errors import LRFinderError
+
+
+def ema_(average: np.ndarray, value: np.ndarray, decay: float, work: np.ndarray) -> None:
+    """In place: ``average = decay * average + (1 - decay) * value`` (``work`` is scratch).
+
+    ``work`` may be the same array as ``value``; it is overwritten either way.
+    """
+    np.multiply(value, 1.0 - decay, out=work)
+    average *= decay
+    average += work
+
+
+def ema_square_(average: np.ndarray, value: np.ndarray, decay: float, work: np.ndarray) -> None:
+    """In place: ``average = decay * average + (1 - decay) * value**2`` (``work`` is scratch)."""
+    np.multiply(value, value, out=work)
+    ema_(average, work, decay, work)
+
+
+def bias_correction(decay: float, t: int) -> float:
+    """The factor ``1 - decay**t`` that un-biases an EMA started at zero, after ``t`` steps."""
+    return 1.0 - decay**t
+
+
+def _hyper(name: str, value: float, low: float, high: float, *, low_open=False, high_open=True):
+    """Validate a hyperparameter against ``[low, high)`` (ends as flagged)."""
+    value = float(value)
+    too_low = value <= low if low_open else value < low
+    too_high = value >= high if high_open else value > high
+    if not math.isfinite(value) or too_low or too_high:
+        left = "(" if low_open else "["
+        right = ")" if high_open else "]"
+        raise LRFinderError(f"{name} must be in {left}{low}, {high}{right}, got {value!r}")
+    return value
+
+
+class Optimizer:
+    """Base class: per-parameter state owned by the optimizer, saved and restored exactly.
+
+    Subclasses set ``name``, the tuple ``slots`` of state arrays each parameter
+    gets (zero-initialised), and implement :meth:`_update`.
+    """
+
+    name = "base"
+    slots: tuple[str, ...] = ()
+    #: Scratch arrays each parameter gets; reused every step, never saved.
+    scratch: tuple[str, ...] = ("work",)
+
+    def __init__(self) -> None:
+        self.state: dict[str, dict[str, np.ndarray]] = {}
+        self._scratch: dict[str, dict[str, np.ndarray]] = {}
+        self.t = 0
+
+    @property
+    def hyperparameters(self) -> dict[str, float]:
+        """The settings that define the update rule (for results and reprs)."""
+        return {}
+
+    def step(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray], lr: float):
+        """Apply one update in place with learning rate ``lr``."""
+        if not self.state:
+            self.state = {
+                key: {s: np.zeros_like(p) for s in self.slots} for key, p in params.items()
+            }
+        if not self._scratch:
+            self._scratch = {
+                key: {s: np.empty_like(p) for s in self.scratch} for key, p in params.items()
+            }
+        self.t += 1
+        for key, p in params.items():
+            self._update(p, grads[key], self.state[key], self._scratch[key], lr)
+
+    def _update(self, p: np.ndarray, g: np.ndarray, s: dict, work: dict, lr: float) -> None:
+        """Update ``p`` in place from gradient ``g``, state ``s`` and scratch arrays ``work``."""
+        raise NotImplementedError
+
+    def state_dict(self) -> dict:
+        """A deep copy of the state: the step count and every per-parameter array."""
+        return {
+            "t": self.t,
+            "state": {
+                key: {k: v.copy() for k, v in slots.items()} for key, slots in self.state.items()
+            },
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore state saved by :meth:`state_dict` (bitwise)."""
+        self.t = int(state["t"])
+        self.state = {
+            key: {k: np.array(v, copy=True) for k, v in slots.items()}
+            for key, slots in state["state"].items()
+        }
+
+    def reset(self) -> None:
+        """Forget all state, as if newly built."""
+        self.state = {}
+        self._scratch = {}
+        self.t = 0
+
+    def clone(self) -> Optimizer:
+        """A fresh optimizer with the same hyperparameters and no state."""
+        other = copy.copy(self)
+        other.reset()
+        return other
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters.items())
+        return f"{type(self).__name__}({args})"
+
+
+class SGD(Optimizer):
+    r"""Plain stochastic gradient descent.
+
+    .. math:: \theta \leftarrow \theta - \eta\, g
+    """
+
+    name = "sgd"
+
+    def _update(self, p, g, s, work, lr):
+        np.multiply(g, lr, out=work["work"])
+        p -= work["work"]
+
+
+class Momentum(Optimizer):
+    r"""SGD with heavy-ball momentum (the torch convention, dampening 0).
+
+    .. math::
+        v \leftarrow \gamma v + g, \qquad \theta \leftarrow \theta - \eta\, v
+
+    Parameters
+    ----------
+    gamma : float
+        Momentum coefficient in [0, 1), default 0.9.
+    """
+
+    name = "momentum"
+    slots = ("velocity",)
+
+    def __init__(self, gamma: float = 0.9):
+        super().__init__()
+        self.gamma = _hyper("gamma", gamma, 0.0, 1.0)
+
+    @property
+    def hyperparameters(self):
+        return {"gamma": self.gamma}
+
+    def _update(self, p, g, s, work, lr):
+        v = s["velocity"]
+        v *= self.gamma
+        v += g
+        np.multiply(v, lr, out=work["work"])
+        p -= work["work"]
+
+
+class AdaGrad(Optimizer):
+    r"""AdaGrad: each coordinate's step shrinks with its accumulated squared gradient.
+
+    .. math::
+        G \leftarrow G + g^2, \qquad
+        \theta \leftarrow \theta - \eta\, \frac{g}{\sqrt{G} + \epsilon}
+
+    Parameters
+    ----------
+    eps : float
+        Added to the denominator for stability, default 1e-10 (as torch).
+    """
+
+    name = "adagrad"
+    slots = ("sum_sq",)
+
+    def __init__(self, eps: float = 1e-10):
+        super().__init__()
+        self.eps = _hyper("eps", eps, 0.0, 1.0, low_open=True)
+
+    @property
+    def hyperparameters(self):
+        return {"eps": self.eps}
+
+    def _update(self, p, g, s, work, lr):
+        G, work = s["sum_sq"], work["work"]
+        np.multiply(g, g, out=work)
+        G += work
+        _scaled_step_(p, g, G, 1.0, self.eps, lr, work)
+
+
+class RMSProp(Optimizer):
+    r"""RMSProp: divide by a moving root-mean-square of recent gradients.
+
+    .. math::
+        v \leftarrow \rho v + (1 - \rho) g^2, \qquad
+        \theta \leftarrow \theta - \eta\, \frac{g}{\sqrt{v} + \epsilon}
+
+    Parameters
+    ----------
+    rho : float
+        Decay of the squared-gradient average in [0, 1), default 0.99 (as torch).
+    eps : float
+        Added to the denominator, default 1e-8.
+    """
+
+    name = "rmsprop"
+    slots = ("sq_avg",)
+
+    def __init__(self, rho: float = 0.99, eps: float = 1e-8):
+        super().__init__()
+        self.rho = _hyper("rho", rho, 0.0, 1.0)
+        self.eps = _hyper("eps", eps, 0.0, 1.0, low_open=True)
+
+    @property
+    def hyperparameters(self):
+        return {"rho": self.rho, "eps": self.eps}
+
+    def _update(self, p, g, s, work, lr):
+        v, work = s["sq_avg"], work["work"]
+        ema_square_(v, g, self.rho, work)
+        _scaled_step_(p, g, v, 1.0, self.eps, lr, work)
+
+
+class Adadelta(Optimizer):
+    r"""Adadelta: a step size in the units of the parameter, from two moving averages.
+
+    .. math::
+        v &\leftarrow \rho v + (1 - \rho) g^2 \\
+        \Delta &= \frac{\sqrt{u + \epsilon}}{\sqrt{v + \epsilon}}\, g \\
+        u &\leftarrow \rho u + (1 - \rho) \Delta^2 \\
+        \theta &\leftarrow \theta - \eta\, \Delta
+
+    As in torch, ``lr`` (:math:`\eta`) is a multiplier whose natural value is 1.0.
+
+    Parameters
+    ----------
+    rho : float
+        Decay of both averages in [0, 1), default 0.9.
+    eps : float
+        Added inside both square roots, default 1e-6 (as torch).
+    """
+
+    name = "adadelta"
+    slots = ("sq_avg", "delta_avg")
+    scratch = ("work", "delta")
+
+    def __init__(self, rho: float = 0.9, eps: float = 1e-6):
+        super().__init__()
+        self.rho = _hyper("rho", rho, 0.0, 1.0)
+        self.eps = _hyper("eps", eps, 0.0, 1.0, low_open=True)
+
+    @property
+    def hyperparameters(self):
+        return {"rho": self.rho, "eps": self.eps}
+
+    def _update(self, p, g, s, work, lr):
+        v, u = s["sq_avg"], s["delta_avg"]
+        delta, work = work["delta"], work["work"]
+        ema_square_(v, g, self.rho, work)
+        # delta = sqrt(u + eps) / sqrt(v + eps) * g
+        np.add(u, self.eps, out=delta)
+        np.sqrt(delta, out=delta)
+        np.add(v, self.eps, out=work)
+        np.sqrt(work, out=work)
+        delta /= work
+        delta *= g
+        ema_square_(u, delta, self.rho, work)
+        delta *= lr
+        p -= delta
+
+
+class Adam(Optimizer):
+    r"""Adam with bias correction.
+
+    .. math::
+        m &\leftarrow \beta_1 m + (1 - \beta_1) g, \qquad
+        v \leftarrow \beta_2 v + (1 - \beta_2) g^2 \\
+        \theta &\leftarrow \theta - \eta\,
+            \frac{m / (1 - \beta_1^t)}{\sqrt{v / (1 - \beta_2^t)} + \epsilon}
+
+    Parameters
+    ----------
+    beta1, beta2 : float
+        Decays of the first and second moment averages, in [0, 1); defaults 0.9, 0.999.
+    eps : float
+        Added to the denominator, default 1e-8.
+    """
+
+    name = "adam"
+    slots = ("m", "v")
+
+    def __init__(self, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
+        super().__init__()
+        self.beta1 = _hyper("beta1", beta1, 0.0, 1.0)
+        self.beta2 = _hyper("beta2", beta2, 0.0, 1.0)
+        self.eps = _hyper("eps", eps, 0.0, 1.0, low_open=True)
+
+    @property
+    def hyperparameters(self):
+        return {"beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
+
+    def _update(self, p, g, s, work, lr):
+        m, v, work = s["m"], s["v"], work["work"]
+        ema_(m, g, self.beta1, work)
+        ema_square_(v, g, self.beta2, work)
+        c1 = bias_correction(self.beta1, self.t)
+        c2 = bias_correction(self.beta2, self.t)
+        # sqrt(v / c2) + eps == (sqrt(v) + eps * sqrt(c2)) / sqrt(c2)
+        _scaled_step_(p, m, v, math.sqrt(c2) / c1, self.eps * math.sqrt(c2), lr, work)
+
+
+def _scaled_step_(p, num, sq, scale, eps, lr, work):
+    """In place: ``p -= lr * scale * num / (sqrt(sq) + eps)``, using ``work`` as scratch."""
+    np.sqrt(sq, out=work)
+    work += eps
+    np.divide(num, work, out=work)
+    work *= lr * scale
+    p -= work
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {
+    cls.name: cls for cls in (SGD, Momentum, AdaGrad, RMSProp, Adadelta, Adam)
+}
+
+
+def get_optimizer(optimizer: str | Optimizer) -> Optimizer:
+    """Return an optimizer instance from a name in :data:`OPTIMIZERS` or an instance."""
+    if isinstance(optimizer, Optimizer):
+        return optimizer
+    if isinstance(optimizer, str) and optimizer.lower() in OPTIMIZERS:
+        return OPTIMIZERS[optimizer.lower()]()
+    raise LRFinderError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
