@@ -1,0 +1,287 @@
+"""The learning-rate range test.
+
+Train briefly while the learning rate rises, step by step as a schedule says,
+and record the loss at each rate. Stop when the loss turns non-finite or
+diverges. Afterwards the model's parameters and the optimizer's state are put
+back exactly (bitwise) as they were.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections import deque
+from collections.abc import Callable
+
+import numpy as np
+
+from lrfinder.batches import ArrayData, BatchSampler, as_array_data, param_dtype
+from lrfinder.errors import LRFinderError
+from lrfinder.optimizers import Optimizer, get_optimizer
+from lrfinder.results import RangeTestResult
+from lrfinder.schedules import LearningRateSearcher
+
+#: The default schedule spans 1e-7..10 so it covers every optimizer's useful range
+#: (Adam and RMSProp near 1e-3, SGD near 0.1, Adadelta near 1).
+DEFAULT_START, DEFAULT_END, DEFAULT_NUM = 1e-7, 10.0, 200
+
+#: Stop when the running loss exceeds its best by this factor (``best * factor``).
+DEFAULT_STOP_FACTOR = 4.0
+
+#: The divergence check compares the median of the last this-many raw losses, so one
+#: noisy batch does not end the test.
+STOP_WINDOW = 5
+
+#: Rows of the fixed held-out subset used for the validation-loss curve.
+DEFAULT_VAL_SIZE = 512
+
+#: The reason recorded when a run reaches the end of its schedule.
+COMPLETED = "completed the schedule"
+
+ProgressCallback = Callable[[int, float, float], None]
+
+
+class RangeTestInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`find_lr`. The model is already restored; ``result`` holds
+    what was recorded up to then."""
+
+    def __init__(self, result: RangeTestResult):
+        super().__init__("range test interrupted")
+        self.result = result
+
+
+def default_schedule() -> LearningRateSearcher:
+    """Exponential from 1e-7 to 10 in 200 steps."""
+    return LearningRateSearcher.exponential(DEFAULT_START, DEFAULT_END, DEFAULT_NUM)
+
+
+def find_lr(
+    model,
+    data,
+    *,
+    optimizer: str | Optimizer = "sgd",
+    schedule: LearningRateSearcher | None = None,
+    batch_size: int = 64,
+    seed: int = 0,
+    stop_factor: float = DEFAULT_STOP_FACTOR,
+    repeats: int = 1,
+    val_data=None,
+    val_every: int = 10,
+    val_size: int = DEFAULT_VAL_SIZE,
+    callback: ProgressCallback | None = None,
+) -> RangeTestResult:
+    """Run the learning-rate range test and return a frozen :class:`RangeTestResult`.
+
+    Parameters
+    ----------
+    model : object
+        Anything that follows the model protocol: a ``params`` dict of float arrays
+        updated in place, and ``loss_and_grads(x, y) -> (loss, grads)``. See
+        :mod:`lrfinder.network`.
+    data : Dataset or (x, y)
+        Training data: a :class:`~lrfinder.datasets.Dataset` or an ``(x, y)`` pair.
+    optimizer : str or Optimizer
+        A name from :data:`lrfinder.optimizers.OPTIMIZERS` or an instance. An instance
+        keeps its current state during the test and gets it back afterwards.
+    schedule : LearningRateSearcher, optional
+        The learning rate of each step. Default: :func:`default_schedule`.
+    batch_size : int
+        Mini-batch size.
+    seed : int
+        Seeds the batch order. Run ``r`` of a repeated test uses ``seed + r``.
+    stop_factor : float
+        Stop when the median of the last ``STOP_WINDOW`` losses exceeds its best
+        value by this factor (for negative losses: rises by ``factor - 1`` times
+        its magnitude). Must be > 1.
+    repeats : int
+        Runs of the test. Runs after the first draw new initial weights with seed
+        ``seed + r`` when the model has ``reinitialize(seed)`` (as
+        :class:`~lrfinder.network.TwoLayerNet` does), and always a new batch order.
+    val_data : Dataset or (x, y), optional
+        Held-out data. When given, a fixed subset of ``val_size`` rows is scored every
+        ``val_every`` steps, and the analysis reads that curve (Smith's advice).
+    val_every, val_size : int
+        Steps between validation evaluations; rows in the validation subset.
+    callback : callable, optional
+        Called as ``callback(step, lr, loss)`` after every step (progress bars).
+
+    Returns
+    -------
+    RangeTestResult
+
+    Raises
+    ------
+    LRFinderError
+        For invalid settings or data.
+    RangeTestInterrupted
+        On Ctrl-C, carrying the partial result; the model is restored first.
+    """
+    if not hasattr(model, "params") or not callable(getattr(model, "loss_and_grads", None)):
+        raise LRFinderError(
+            "model must have a `params` dict of arrays and a `loss_and_grads(x, y)` method; "
+            "see the model protocol in lrfinder.network"
+        )
+    opt = get_optimizer(optimizer)
+    schedule = default_schedule() if schedule is None else schedule
+    if not isinstance(schedule, LearningRateSearcher):
+        raise LRFinderError(
+            f"schedule must be a LearningRateSearcher, got {type(schedule).__name__}"
+        )
+    lrs = schedule.steps()
+    if lrs.size == 0:
+        raise LRFinderError("schedule has no steps; add a Looper segment")
+    stop_factor = float(stop_factor)
+    if not math.isfinite(stop_factor) or stop_factor <= 1:
+        raise LRFinderError(f"stop_factor must be a number > 1, got {stop_factor!r}")
+    for name, value in (("repeats", repeats), ("val_every", val_every), ("val_size", val_size)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise LRFinderError(f"{name} must be an integer >= 1, got {value!r}")
+    train = as_array_data(data, name="data")
+    dtype = param_dtype(model)
+    val = None if val_data is None else _validation_subset(val_data, val_size, seed, dtype)
+
+    model_backup = {key: np.array(value, copy=True) for key, value in model.params.items()}
+    opt_backup = opt.state_dict()
+    runs, reasons, val_runs = [], [], []
+    interrupted = False
+    try:
+        for run in range(repeats):
+            if run > 0 and callable(getattr(model, "reinitialize", None)):
+                model.reinitialize(seed + run)
+            record, reason, val_record = _one_run(
+                model,
+                opt,
+                train,
+                lrs,
+                batch_size,
+                seed + run,
+                stop_factor,
+                dtype,
+                val,
+                val_every,
+                callback,
+            )
+            runs.append(record)
+            reasons.append(reason)
+            val_runs.append(val_record)
+            _restore(model, opt, model_backup, opt_backup)
+            if reason.startswith("interrupted"):
+                interrupted = True
+                break
+    finally:
+        _restore(model, opt, model_backup, opt_backup)
+
+    settings = {
+        "optimizer": opt.name,
+        "optimizer_hyperparameters": dict(opt.hyperparameters),
+        "schedule": repr(schedule),
+        "planned_steps": int(lrs.size),
+        "batch_size": int(batch_size),
+        "seed": int(seed),
+        "repeats": int(repeats),
+        "stop_factor": stop_factor,
+        "model": repr(model),
+        "data": train.name,
+        "val_every": int(val_every) if val is not None else None,
+        "val_size": int(len(val.x)) if val is not None else None,
+    }
+    result = _assemble(
+        lrs, runs, reasons, val_runs if val is not None else None, settings, val_every
+    )
+    if interrupted:
+        raise RangeTestInterrupted(result)
+    return result
+
+
+def _restore(model, opt: Optimizer, model_backup: dict, opt_backup: dict) -> None:
+    for key, value in model.params.items():
+        value[...] = model_backup[key]
+    opt.load_state_dict(opt_backup)
+
+
+def _validation_subset(val_data, val_size: int, seed: int, dtype) -> ArrayData:
+    """A fixed, seeded subset of the held-out data, scaled to the model's dtype once."""
+    held_out = as_array_data(val_data, name="val_data", split="test")
+    n = len(held_out.x)
+    rng = np.random.default_rng(seed)
+    idx = np.sort(rng.choice(n, size=min(val_size, n), replace=False))
+    x = held_out.x[idx].astype(dtype) * dtype.type(held_out.x_scale)
+    return ArrayData(x, held_out.y[idx], 1.0, held_out.name)
+
+
+def _validation_loss(model, val: ArrayData) -> float:
+    if callable(getattr(model, "evaluate", None)):
+        return float(model.evaluate(val.x, val.y)[0])
+    return float(model.loss_and_grads(val.x, val.y)[0])
+
+
+def _one_run(
+    model, opt, train, lrs, batch_size, seed, stop_factor, dtype, val, val_every, callback
+):
+    """Train through ``lrs`` once; return (losses, stop reason, validation losses)."""
+    sampler = BatchSampler(train, batch_size, np.random.default_rng(seed), dtype)
+    losses = np.full(lrs.size, np.nan)
+    val_losses = np.full(len(range(0, lrs.size, val_every)), np.nan) if val is not None else None
+    recent: deque[float] = deque(maxlen=STOP_WINDOW)
+    best = math.inf
+    reason = COMPLETED
+    params = model.params
+    step = 0
+    try:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            for step in range(lrs.size):
+                lr = lrs[step]
+                xb, yb = sampler.next()
+                loss, grads = model.loss_and_grads(xb, yb)
+                loss = float(loss)
+                if not math.isfinite(loss):
+                    reason = f"loss became {loss} at lr={lr:.4g} (step {step})"
+                    break
+                losses[step] = loss
+                if val is not None and step % val_every == 0:
+                    val_losses[step // val_every] = _validation_loss(model, val)
+                opt.step(params, grads, lr)
+                if callback is not None:
+                    callback(step, float(lr), loss)
+                recent.append(loss)
+                running = sorted(recent)[len(recent) // 2]
+                best = min(best, running)
+                if running > best + (stop_factor - 1.0) * abs(best):
+                    reason = (
+                        f"loss diverged at lr={lr:.4g} (step {step}): it rose above "
+                        f"{stop_factor:g}x its best"
+                    )
+                    break
+    except KeyboardInterrupt:
+        reason = f"interrupted at lr={lrs[step]:.4g} (step {step})"
+    return losses, reason, val_losses
+
+
+def _assemble(lrs, runs, reasons, val_runs, settings, val_every) -> RangeTestResult:
+    run_losses = np.vstack(runs)
+    recorded = np.nonzero(np.any(np.isfinite(run_losses), axis=0))[0]
+    n = int(recorded[-1]) + 1 if recorded.size else 0
+    run_losses = run_losses[:, :n]
+    if len(runs) == 1:
+        losses = run_losses[0].copy()
+    else:
+        with warnings.catch_warnings():
+            # past a run's end its column is NaN; an all-NaN column cannot occur here
+            warnings.simplefilter("ignore", RuntimeWarning)
+            losses = np.nanmedian(run_losses, axis=0)
+    val_steps = val_losses = None
+    if val_runs is not None:
+        all_steps = np.arange(0, lrs.size, val_every)
+        keep = all_steps < n
+        val_steps = all_steps[keep]
+        val_losses = np.vstack(val_runs)[:, keep]
+    return RangeTestResult(
+        lrs=lrs[:n].copy(),
+        losses=losses,
+        run_losses=run_losses,
+        stop_reason=reasons[0],
+        stop_reasons=tuple(reasons),
+        settings=settings,
+        val_steps=val_steps,
+        val_losses=val_losses,
+    )

@@ -1,0 +1,289 @@
+"""The frozen record of a range test, and its lossless JSON form.
+
+A :class:`RangeTestResult` holds everything needed to analyse and plot a run
+again without training: every recorded learning rate and raw loss, the reason
+the run stopped and the settings used. ``result.to_json(path)`` and
+:func:`load_result` round-trip it exactly (floats are written with ``repr``
+precision; missing values, the padding after a repeat stopped early, as null).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lrfinder.errors import LRFinderError
+
+#: Written into every JSON file; bumped when the layout changes incompatibly.
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, eq=False)
+class RangeTestResult:
+    """What a range test recorded.
+
+    Attributes
+    ----------
+    lrs : ndarray of float64, shape (n,)
+        The learning rate of each recorded step, in schedule order.
+    losses : ndarray of float64, shape (n,)
+        The training loss at each step: the raw loss of the single run, or the
+        elementwise median over runs when the test was repeated.
+    run_losses : ndarray of float64, shape (runs, n)
+        Every run's raw loss per step; NaN after that run stopped.
+    stop_reason : str
+        Why the (first) run stopped, in plain words.
+    stop_reasons : tuple of str
+        Why each run stopped.
+    settings : dict
+        The settings used (optimizer, batch size, seeds, stop factor, schedule ...).
+    val_steps : ndarray of int, optional
+        Step indices where the validation loss was measured.
+    val_losses : ndarray of float64, shape (runs, len(val_steps)), optional
+        The validation loss at those steps, for each run.
+    """
+
+    lrs: np.ndarray
+    losses: np.ndarray
+    run_losses: np.ndarray
+    stop_reason: str
+    stop_reasons: tuple[str, ...]
+    settings: dict[str, Any] = field(default_factory=dict)
+    val_steps: np.ndarray | None = None
+    val_losses: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        lrs = np.asarray(self.lrs, dtype=np.float64).reshape(-1)
+        run_losses = np.atleast_2d(np.asarray(self.run_losses, dtype=np.float64))
+        losses = np.asarray(self.losses, dtype=np.float64).reshape(-1)
+        if not (lrs.size == losses.size == run_losses.shape[1]):
+            raise LRFinderError(
+                f"lrs, losses and run_losses must have one value per step, got "
+                f"{lrs.size}, {losses.size} and {run_losses.shape[1]}"
+            )
+        object.__setattr__(self, "lrs", lrs)
+        object.__setattr__(self, "losses", losses)
+        object.__setattr__(self, "run_losses", run_losses)
+        object.__setattr__(self, "stop_reasons", tuple(self.stop_reasons))
+        if self.val_steps is not None:
+            object.__setattr__(self, "val_steps", np.asarray(self.val_steps, dtype=np.int64))
+            val = np.atleast_2d(np.asarray(self.val_losses, dtype=np.float64))
+            object.__setattr__(self, "val_losses", val)
+        for array in (self.lrs, self.losses, self.run_losses, self.val_steps, self.val_losses):
+            if array is not None:
+                array.setflags(write=False)
+
+    @classmethod
+    def from_curve(cls, lrs, losses, *, stop_reason="imported curve", settings=None):
+        """A result from a bare ``(lrs, losses)`` curve recorded elsewhere."""
+        lrs = np.asarray(lrs, dtype=np.float64).reshape(-1)
+        losses = np.asarray(losses, dtype=np.float64).reshape(-1)
+        if lrs.size != losses.size:
+            raise LRFinderError(
+                f"lrs and losses must be the same length, got {lrs.size} and {losses.size}"
+            )
+        if lrs.size == 0:
+            raise LRFinderError("the curve is empty; give at least one (lr, loss) pair")
+        if not np.all(np.isfinite(lrs)) or np.any(lrs <= 0):
+            raise LRFinderError("every learning rate must be a positive finite number")
+        return cls(lrs, losses, losses[None, :], stop_reason, (stop_reason,), dict(settings or {}))
+
+    # -- analysis -----------------------------------------------------------------
+
+    @property
+    def n_runs(self) -> int:
+        return self.run_losses.shape[0]
+
+    def suggest(self, method: str = "auto", **options):
+        """Analyse the curve again with ``method`` (no training). See :func:`lrfinder.suggest`."""
+        from lrfinder.analysis import suggest
+
+        return suggest(self, method, **options)
+
+    @cached_property
+    def analysis(self):
+        """The full ``auto`` analysis: suggestion, band, landmarks and reason."""
+        return self.suggest("auto")
+
+    @property
+    def suggestion(self) -> float | None:
+        """The suggested learning rate (``auto``), or None when the curve gives no answer.
+
+        ``result.analysis.reason`` says why.
+        """
+        return self.analysis.lr
+
+    def plot(self, **kwargs):
+        """Plot the curve; see :func:`lrfinder.plotting.plot_result`."""
+        from lrfinder.plotting import plot_result
+
+        return plot_result(self, **kwargs)
+
+    # -- serialisation --------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (NaN and inf written as null/strings, see :func:`_encode`)."""
+        data = {
+            "schema": SCHEMA_VERSION,
+            "lrs": _encode(self.lrs),
+            "losses": _encode(self.losses),
+            "run_losses": [_encode(row) for row in self.run_losses],
+            "stop_reason": self.stop_reason,
+            "stop_reasons": list(self.stop_reasons),
+            "settings": self.settings,
+            "val_steps": None if self.val_steps is None else self.val_steps.tolist(),
+            "val_losses": None
+            if self.val_losses is None
+            else [_encode(row) for row in self.val_losses],
+        }
+        data["suggestion"] = self.analysis.to_dict()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, source: str = "result") -> RangeTestResult:
+        try:
+            if data.get("schema") != SCHEMA_VERSION:
+                raise LRFinderError(
+                    f"{source} has schema {data.get('schema')!r}, expected {SCHEMA_VERSION}; "
+                    "it was written by another lrfinder version"
+                )
+            val = data.get("val_losses")
+            return cls(
+                lrs=_decode(data["lrs"]),
+                losses=_decode(data["losses"]),
+                run_losses=np.array([_decode(r) for r in data["run_losses"]]),
+                stop_reason=str(data["stop_reason"]),
+                stop_reasons=tuple(data["stop_reasons"]),
+                settings=dict(data.get("settings") or {}),
+                val_steps=data.get("val_steps"),
+                val_losses=None if val is None else np.array([_decode(r) for r in val]),
+            )
+        except KeyError as err:
+            raise LRFinderError(
+                f"{source} has no {err.args[0]!r} field; is it a file written by "
+                "lrfinder's --json / result.to_json()?"
+            ) from None
+        except (TypeError, ValueError) as err:
+            if isinstance(err, LRFinderError):
+                raise
+            raise LRFinderError(f"{source} is not a valid lrfinder result: {err}") from None
+
+    def to_json(self, path) -> Path:
+        """Write the result to ``path`` as JSON and return the path."""
+        path = Path(path)
+        text = json.dumps(self.to_dict(), indent=1, allow_nan=False)
+        try:
+            path.write_text(text + "\n", encoding="utf-8")
+        except OSError as err:
+            raise LRFinderError(f"cannot write result to {str(path)!r}: {err.strerror}") from None
+        return path
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RangeTestResult):
+            return NotImplemented
+        return (
+            _same(self.lrs, other.lrs)
+            and _same(self.losses, other.losses)
+            and _same(self.run_losses, other.run_losses)
+            and self.stop_reason == other.stop_reason
+            and self.stop_reasons == other.stop_reasons
+            and self.settings == other.settings
+            and _same(self.val_steps, other.val_steps)
+            and _same(self.val_losses, other.val_losses)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        lo, hi = (self.lrs.min(), self.lrs.max()) if self.lrs.size else (math.nan, math.nan)
+        return (
+            f"RangeTestResult({self.lrs.size} steps, lr {lo:.3g}..{hi:.3g}, runs={self.n_runs}, "
+            f"stop_reason={self.stop_reason!r}, suggestion={self.suggestion!r})"
+        )
+
+
+def _same(a, b) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+
+
+def _encode(values: np.ndarray) -> list:
+    """Floats for JSON: finite values exactly, NaN as null, infinities as "inf"/"-inf"."""
+    out: list = []
+    for v in values.tolist():
+        if math.isfinite(v):
+            out.append(v)
+        elif math.isnan(v):
+            out.append(None)
+        else:
+            out.append("inf" if v > 0 else "-inf")
+    return out
+
+
+def _decode(values: list) -> np.ndarray:
+    return np.array([math.nan if v is None else float(v) for v in values], dtype=np.float64)
+
+
+def load_result(path) -> RangeTestResult:
+    """Load a result saved with :meth:`RangeTestResult.to_json`, or a plain ``lr,loss`` CSV.
+
+    A CSV may come from any framework (torch-lr-finder's ``history``, fastai's
+    recorder, a Keras callback): two columns, learning rate then loss, with an
+    optional header row.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise LRFinderError(
+            f"result file {str(path)!r} does not exist; give the path of a --json file or a "
+            "lr,loss CSV"
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise LRFinderError(f"cannot read result file {str(path)!r}: {err}") from None
+    if path.suffix.lower() == ".csv":
+        return _curve_from_csv(text, str(path))
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise LRFinderError(
+            f"result file {str(path)!r} is not valid JSON (line {err.lineno}): {err.msg}; "
+            "re-create it with lrfinder search --json"
+        ) from None
+    if not isinstance(data, dict):
+        raise LRFinderError(f"result file {str(path)!r} does not hold a JSON object")
+    return RangeTestResult.from_dict(data, source=f"result file {str(path)!r}")
+
+
+def _curve_from_csv(text: str, source: str) -> RangeTestResult:
+    rows = [line.strip() for line in text.splitlines() if line.strip()]
+    lrs, losses = [], []
+    for number, line in enumerate(rows, start=1):
+        cells = [c.strip() for c in line.split(",")]
+        try:
+            values = [float(c) for c in cells]
+        except ValueError:
+            if number == 1:  # a header such as "lr,loss"
+                continue
+            raise LRFinderError(
+                f"{source} line {number} is not two numbers: {line!r}; each row must be lr,loss"
+            ) from None
+        if len(values) != 2:
+            raise LRFinderError(
+                f"{source} line {number} has {len(values)} columns; each row must be lr,loss"
+            )
+        lrs.append(values[0])
+        losses.append(values[1])
+    if not lrs:
+        raise LRFinderError(f"{source} has no lr,loss rows")
+    try:
+        return RangeTestResult.from_curve(lrs, losses, settings={"source": source})
+    except LRFinderError as err:
+        raise LRFinderError(f"{source}: {err}") from None

@@ -1,0 +1,259 @@
+import json
+
+import numpy as np
+import pytest
+
+from lrfinder import (
+    LearningRateSearcher,
+    Looper,
+    RangeTestInterrupted,
+    RangeTestResult,
+    TwoLayerNet,
+    find_lr,
+    load_dataset,
+    load_result,
+)
+from lrfinder.errors import LRFinderError
+from lrfinder.optimizers import OPTIMIZERS, Adam, get_optimizer
+from lrfinder.rangetest import COMPLETED
+
+SHORT = LearningRateSearcher.exponential(1e-5, 10, 60)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_dataset("digits")
+
+
+def small_net(seed=0):
+    return TwoLayerNet(64, 32, 10, seed=seed)
+
+
+class LinearLeastSquares:
+    """A user model that follows only the protocol: params + loss_and_grads."""
+
+    def __init__(self, n_features):
+        self.params = {"w": np.zeros(n_features), "b": np.zeros(1)}
+
+    def loss_and_grads(self, x, y):
+        residual = x @ self.params["w"] + self.params["b"][0] - y
+        loss = float(np.mean(residual**2))
+        grads = {
+            "w": 2 * x.T @ residual / len(x),
+            "b": np.array([2 * residual.mean()]),
+        }
+        return loss, grads
+
+
+class NaNAfter:
+    """Wraps a model and returns NaN from a given call on."""
+
+    def __init__(self, model, after):
+        self.model, self.after, self.calls = model, after, 0
+        self.params = model.params
+
+    def loss_and_grads(self, x, y):
+        self.calls += 1
+        loss, grads = self.model.loss_and_grads(x, y)
+        return (float("nan") if self.calls > self.after else loss), grads
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_model_and_optimizer_state_restored_bitwise(digits, name):
+    net = small_net()
+    opt = get_optimizer(name)
+    # give the optimizer some history first, so there is state to restore
+    loss, grads = net.loss_and_grads(digits.x_train[:32], digits.y_train[:32])
+    opt.step(net.params, grads, 1e-3)
+    params_before = net.state_dict()
+    state_before = opt.state_dict()
+    ids = {k: id(v) for k, v in net.params.items()}
+
+    find_lr(net, digits, optimizer=opt, schedule=SHORT)
+
+    assert {k: id(v) for k, v in net.params.items()} == ids
+    for key, value in params_before.items():
+        assert np.array_equal(net.params[key], value)
+        assert net.params[key].tobytes() == value.tobytes()
+    after = opt.state_dict()
+    assert after["t"] == state_before["t"]
+    for key, slots in state_before["state"].items():
+        for slot, value in slots.items():
+            assert after["state"][key][slot].tobytes() == value.tobytes()
+
+
+def test_same_seed_same_curve_other_seed_other_curve(digits):
+    a = find_lr(small_net(), digits, optimizer="adam", schedule=SHORT, seed=3)
+    b = find_lr(small_net(), digits, optimizer="adam", schedule=SHORT, seed=3)
+    c = find_lr(small_net(), digits, optimizer="adam", schedule=SHORT, seed=4)
+    assert a == b
+    assert not np.array_equal(a.losses[:10], c.losses[:10])
+
+
+def test_records_one_loss_per_step_at_the_schedule_rates(digits):
+    schedule = LearningRateSearcher([Looper(1e-4, 1e-4, 3), Looper(1e-3, 1e-3, 2, 3e-3)])
+    result = find_lr(small_net(), digits, optimizer="sgd", schedule=schedule)
+    assert result.stop_reason == COMPLETED
+    assert np.array_equal(result.lrs, schedule.steps())
+    assert result.losses.shape == result.lrs.shape
+    assert np.all(np.isfinite(result.losses))
+    assert result.run_losses.shape == (1, len(schedule))
+
+
+def test_divergence_stops_and_keeps_the_finite_prefix(digits):
+    schedule = LearningRateSearcher.exponential(1e-4, 1e4, 200)
+    result = find_lr(small_net(), digits, optimizer="sgd", schedule=schedule)
+    assert result.stop_reason.startswith(("loss diverged", "loss became"))
+    assert len(result.lrs) < len(schedule)
+    assert np.all(np.isfinite(result.losses))
+    assert np.array_equal(result.lrs, schedule.steps()[: len(result.lrs)])
+
+
+def test_stop_factor_controls_how_far_it_goes(digits):
+    schedule = LearningRateSearcher.exponential(1e-4, 1e4, 200)
+    early = find_lr(small_net(), digits, schedule=schedule, stop_factor=1.5)
+    late = find_lr(small_net(), digits, schedule=schedule, stop_factor=20)
+    assert len(early.lrs) < len(late.lrs)
+
+
+def test_nan_from_the_model_is_handled(digits):
+    net = small_net()
+    before = net.state_dict()
+    wrapped = NaNAfter(net, after=25)
+    result = find_lr(wrapped, digits, schedule=SHORT)
+    assert len(result.lrs) == 25
+    assert "nan" in result.stop_reason
+    assert np.all(np.isfinite(result.losses))
+    assert all(np.array_equal(before[k], net.params[k]) for k in before)
+
+
+def test_a_protocol_only_user_model_works():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((500, 3))
+    y = x @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.standard_normal(500)
+    model = LinearLeastSquares(3)
+    result = find_lr(model, (x, y), schedule=LearningRateSearcher.exponential(1e-4, 10, 80))
+    assert np.all(model.params["w"] == 0)  # restored
+    assert result.losses[0] > result.losses.min()
+    # plain SGD on least squares diverges above 2/L, L = the largest eigenvalue of 2 X^T X / n
+    largest = np.linalg.eigvalsh(2 * x.T @ x / len(x)).max()
+    assert result.lrs[-1] > 2 / largest * 0.5
+
+
+def test_repeats_keep_every_run_and_the_median(digits):
+    result = find_lr(small_net(), digits, optimizer="adam", schedule=SHORT, repeats=3)
+    assert result.run_losses.shape[0] == 3 == len(result.stop_reasons)
+    assert not np.array_equal(result.run_losses[0], result.run_losses[1])
+    with np.errstate(all="ignore"):
+        median = np.nanmedian(result.run_losses, axis=0)
+    assert np.array_equal(result.losses, median)
+    single = find_lr(small_net(), digits, optimizer="adam", schedule=SHORT)
+    assert np.array_equal(single.losses, result.run_losses[0][: single.losses.size])
+
+
+def test_validation_curve_every_k_steps(digits):
+    result = find_lr(
+        small_net(), digits, optimizer="adam", schedule=SHORT, val_data=digits, val_every=5
+    )
+    assert np.array_equal(result.val_steps, np.arange(0, len(result.lrs), 5))
+    assert result.val_losses.shape == (1, result.val_steps.size)
+    assert np.all(np.isfinite(result.val_losses[0][:3]))
+    assert result.settings["val_size"] == min(512, len(digits.x_test))
+
+
+def test_json_round_trip_is_exact(digits, tmp_path):
+    result = find_lr(
+        small_net(), digits, optimizer="momentum", schedule=SHORT, repeats=2, val_data=digits
+    )
+    path = result.to_json(tmp_path / "run.json")
+    loaded = load_result(path)
+    assert loaded == result
+    assert loaded.suggest("auto") == result.suggest("auto")
+    data = json.loads(path.read_text())
+    assert {"lrs", "losses", "run_losses", "stop_reason", "settings", "suggestion"} <= set(data)
+
+
+def test_load_result_reads_a_plain_lr_loss_csv(tmp_path):
+    path = tmp_path / "history.csv"
+    path.write_text("lr,loss\n0.001,2.3\n0.01,2.0\n0.1,1.5\n")
+    result = load_result(path)
+    assert result.lrs.tolist() == [0.001, 0.01, 0.1]
+    assert result.losses.tolist() == [2.3, 2.0, 1.5]
+
+
+@pytest.mark.parametrize(
+    "content, suffix, words",
+    [
+        (None, ".json", "does not exist"),
+        ("{not json", ".json", "not valid JSON"),
+        ('{"schema": 1}', ".json", "has no 'lrs' field"),
+        ('{"schema": 99}', ".json", "schema 99"),
+        ("[1, 2]", ".json", "JSON object"),
+        ("lr,loss\n0.1,abc\n", ".csv", "line 2 is not two numbers"),
+        ("lr,loss\n0.1,1,2\n", ".csv", "has 3 columns; each row must be lr,loss"),
+        ("lr,loss\n-0.1,1\n", ".csv", "positive"),
+        ("lr,loss\n", ".csv", "no lr,loss rows"),
+    ],
+)
+def test_load_result_errors(tmp_path, content, suffix, words):
+    path = tmp_path / f"bad{suffix}"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(LRFinderError, match=words) as info:
+        load_result(path)
+    assert "\n" not in str(info.value)
+
+
+def test_result_is_frozen(digits):
+    result = find_lr(small_net(), digits, schedule=SHORT)
+    with pytest.raises(AttributeError):
+        result.stop_reason = "x"
+    with pytest.raises(ValueError):
+        result.losses[0] = 0.0
+
+
+def test_ctrl_c_restores_the_model_and_carries_the_partial_result(digits):
+    net = small_net()
+    before = net.state_dict()
+
+    def interrupt(step, lr, loss):
+        if step == 10:
+            raise KeyboardInterrupt
+
+    with pytest.raises(RangeTestInterrupted) as info:
+        find_lr(net, digits, schedule=SHORT, callback=interrupt)
+    partial = info.value.result
+    assert isinstance(partial, RangeTestResult)
+    assert partial.stop_reason.startswith("interrupted")
+    assert 10 <= len(partial.lrs) <= 11
+    assert all(np.array_equal(before[k], net.params[k]) for k in before)
+
+
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        (dict(optimizer="nadam"), "unknown optimizer"),
+        (dict(schedule=[0.1, 0.2]), "LearningRateSearcher"),
+        (dict(batch_size=0), "batch_size must be an integer >= 1"),
+        (dict(stop_factor=1.0), "stop_factor must be a number > 1"),
+        (dict(repeats=0), "repeats must be an integer >= 1"),
+        (dict(val_every=0), "val_every"),
+    ],
+)
+def test_bad_settings(digits, kwargs, words):
+    with pytest.raises(LRFinderError, match=words):
+        find_lr(small_net(), digits, **kwargs)
+
+
+def test_bad_model_and_data():
+    with pytest.raises(LRFinderError, match="model protocol"):
+        find_lr(object(), (np.zeros((4, 2)), np.zeros(4)))
+    with pytest.raises(LRFinderError, match="pair"):
+        find_lr(small_net(), np.zeros((4, 64)))
+
+
+def test_optimizer_instance_with_custom_hyperparameters_is_used(digits):
+    a = find_lr(small_net(), digits, optimizer=Adam(beta1=0.5), schedule=SHORT)
+    b = find_lr(small_net(), digits, optimizer="adam", schedule=SHORT)
+    assert a.settings["optimizer_hyperparameters"]["beta1"] == 0.5
+    assert not np.array_equal(a.losses[:20], b.losses[:20])
