@@ -1,0 +1,874 @@
+"""The ``lrfinder`` command line: ``search``, ``analyze``, ``plot`` and ``compare``.
+
+Each command is thin: it checks its options, calls the library and formats what
+comes back. The library modules, and through them scipy, scikit-learn and
+matplotlib, are imported inside the commands, so ``lrfinder --help`` stays fast.
+
+Exit codes
+----------
+0
+    Success.
+2
+    Bad input of any kind (options, segment specs, files, data): one line on
+    stderr, ``lrfinder: error: ...``, naming the input and the fix.
+1
+    Any other failure: one line on stderr; set ``LRFINDER_DEBUG=1`` for the
+    traceback.
+130
+    Interrupted (Ctrl-C). ``search`` first saves the partial result.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from lrfinder.errors import LRFinderError
+
+try:  # typer >= 0.22 ships its own copy of click
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - older typer on top of click
+    from click import exceptions as click_errors
+
+EXIT_FAILURE = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+#: Set this environment variable to 1 to get the traceback of an unexpected error.
+DEBUG_ENV = "LRFINDER_DEBUG"
+
+#: Figure formats ``--plot`` and ``plot -o`` accept.
+IMAGE_SUFFIXES = (".png", ".svg", ".pdf")
+
+#: Name of the file a Ctrl-C'd search saves to when no ``--json`` was given.
+INTERRUPTED_NAME = "lrfinder-interrupted-{stamp}.json"
+
+# The choices below repeat the library's registries (OPTIMIZERS, ACTIVATIONS,
+# METHODS) so that building the command line imports no numerical code;
+# tests/test_cli.py checks that they stay in step.
+
+
+class OptimizerName(str, Enum):
+    sgd = "sgd"
+    momentum = "momentum"
+    adagrad = "adagrad"
+    rmsprop = "rmsprop"
+    adadelta = "adadelta"
+    adam = "adam"
+
+
+class Activation(str, Enum):
+    relu = "relu"
+    sigmoid = "sigmoid"
+    tanh = "tanh"
+
+
+class Task(str, Enum):
+    classification = "classification"
+    regression = "regression"
+
+
+class Mode(str, Enum):
+    exp = "exp"
+    linear = "linear"
+
+
+class Method(str, Enum):
+    auto = "auto"
+    steepest = "steepest"
+    minimum = "minimum"
+    valley = "valley"
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _fail(code: int, message: str) -> None:
+    typer.echo(f"lrfinder: error: {_one_line(message)}", err=True)
+    sys.exit(code)
+
+
+class _Group(TyperGroup):
+    """Turns every error into one line on stderr and an exit code (see the module doc)."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        run = super().main
+        if not standalone_mode:
+            return run(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = run(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click_errors.NoArgsIsHelpError as err:
+            typer.echo(err.ctx.get_help())
+            code = 0
+        except click_errors.UsageError as err:
+            hint = f" (see '{err.ctx.command_path} --help')" if err.ctx is not None else ""
+            message = err.format_message().replace("Value error, ", "").rstrip(".")
+            _fail(EXIT_BAD_INPUT, message + hint)
+        except LRFinderError as err:
+            _fail(EXIT_BAD_INPUT, str(err))
+        except click_errors.ClickException as err:
+            _fail(err.exit_code, err.format_message())
+        except (typer.Abort, KeyboardInterrupt):
+            typer.echo("lrfinder: interrupted", err=True)
+            code = EXIT_INTERRUPTED
+        except Exception as err:
+            if os.environ.get(DEBUG_ENV, "") not in ("", "0"):
+                raise
+            _fail(
+                EXIT_FAILURE,
+                f"{type(err).__name__}: {err} (set {DEBUG_ENV}=1 to see the traceback)",
+            )
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+app = typer.Typer(
+    cls=_Group,
+    name="lrfinder",
+    help="Find a good initial learning rate with the learning-rate range test.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+# --------------------------------------------------------------------------- options
+
+
+def _above(bound: float, example: str) -> Callable[[float | None], float | None]:
+    """An option callback: the value, if given, must be finite and > ``bound``."""
+
+    def check(value: float | None) -> float | None:
+        if value is not None and not (math.isfinite(value) and value > bound):
+            raise typer.BadParameter(f"{value!r} is not a number > {bound:g}; give e.g. {example}")
+        return value
+
+    return check
+
+
+def _check_target(value: float) -> float:
+    if not (math.isfinite(value) and 0 < value <= 1):
+        raise typer.BadParameter(f"{value!r} is not an accuracy in (0, 1]; give e.g. 0.91")
+    return value
+
+
+_DATA = "Data"
+_MODEL = "Model and optimizer"
+_SCHEDULE = "Schedule"
+_RUN = "Run control"
+_OUTPUT = "Output"
+
+DatasetOpt = Annotated[
+    str,
+    typer.Option(
+        "--dataset",
+        "-d",
+        help="A bundled dataset (digits, mnist, fashion-mnist, double-arc, spiral, moons, sine) "
+        "or the path of your own .npz (arrays x, y) or .csv (label in the last column).",
+        rich_help_panel=_DATA,
+    ),
+]
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="Folder holding the MNIST / Fashion-MNIST files (downloaded there if missing).",
+        rich_help_panel=_DATA,
+    ),
+]
+DownloadOpt = Annotated[
+    bool,
+    typer.Option(
+        "--download/--no-download",
+        help="Download MNIST / Fashion-MNIST files that are not found.",
+        rich_help_panel=_DATA,
+    ),
+]
+NSamplesOpt = Annotated[
+    int | None,
+    typer.Option(min=1, help="Use only this many training samples.", rich_help_panel=_DATA),
+]
+TaskOpt = Annotated[
+    Task | None,
+    typer.Option(
+        case_sensitive=False,
+        help="Treat your own file's labels as classes or as regression targets "
+        "[default: classes when they are integers].",
+        rich_help_panel=_DATA,
+    ),
+]
+HiddenOpt = Annotated[
+    int,
+    typer.Option(min=1, help="Hidden units of the two-layer network.", rich_help_panel=_MODEL),
+]
+ActivationOpt = Annotated[
+    Activation,
+    typer.Option(case_sensitive=False, help="Hidden activation.", rich_help_panel=_MODEL),
+]
+BatchSizeOpt = Annotated[int, typer.Option(min=1, help="Mini-batch size.", rich_help_panel=_MODEL)]
+SegmentsOpt = Annotated[
+    str | None,
+    typer.Option(
+        metavar="START:STEP:ITERS[:END],...",
+        help="Piecewise schedule: each segment runs the rates START, START+STEP, ... up to END "
+        "(default 10*START), holding each for ITERS steps; e.g. 1e-4:1e-4:10,1e-3:1e-3:10. "
+        "Not with --start/--end/--num/--mode.",
+        rich_help_panel=_SCHEDULE,
+    ),
+]
+StartOpt = Annotated[
+    float | None,
+    typer.Option(
+        callback=_above(0, "1e-6"),
+        help="First learning rate [default: 1e-07].",
+        rich_help_panel=_SCHEDULE,
+    ),
+]
+EndOpt = Annotated[
+    float | None,
+    typer.Option(
+        callback=_above(0, "10"),
+        help="Last learning rate [default: 10].",
+        rich_help_panel=_SCHEDULE,
+    ),
+]
+NumOpt = Annotated[
+    int | None,
+    typer.Option(min=2, help="Number of learning rates [default: 200].", rich_help_panel=_SCHEDULE),
+]
+ModeOpt = Annotated[
+    Mode | None,
+    typer.Option(
+        case_sensitive=False,
+        help="Spacing of the rates from --start to --end [default: exp].",
+        rich_help_panel=_SCHEDULE,
+    ),
+]
+SeedOpt = Annotated[
+    int, typer.Option(help="Seed of the initial weights and batch order.", rich_help_panel=_RUN)
+]
+StopFactorOpt = Annotated[
+    float | None,
+    typer.Option(
+        callback=_above(1, "4"),
+        help="Stop when the loss exceeds its best by this factor [default: 4].",
+        rich_help_panel=_RUN,
+    ),
+]
+MethodOpt = Annotated[
+    Method,
+    typer.Option(
+        case_sensitive=False,
+        help="How to read the curve: auto (between the steepest descent and the minimum), "
+        "steepest, minimum (minimum / 10) or valley (fastai's rule).",
+        rich_help_panel=_RUN,
+    ),
+]
+QuietOpt = Annotated[
+    bool,
+    typer.Option(
+        "--quiet",
+        "-q",
+        help="Print only the suggested learning rate (or 'none: <reason>').",
+        rich_help_panel=_OUTPUT,
+    ),
+]
+PlotOpt = Annotated[
+    Path | None,
+    typer.Option(
+        metavar="FILE", help="Save a figure here (.png, .svg or .pdf).", rich_help_panel=_OUTPUT
+    ),
+]
+ResultArg = Annotated[
+    Path,
+    typer.Argument(
+        metavar="RESULT",
+        help="A result saved with 'lrfinder search --json', or a CSV of lr,loss rows "
+        "(torch-lr-finder, fastai, Keras ...).",
+        show_default=False,
+    ),
+]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _check_output(path: Path | None, option: str, suffixes: tuple[str, ...] = ()) -> None:
+    """Fail now, before any training, if ``path`` cannot be written."""
+    if path is None:
+        return
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise LRFinderError(
+            f"{option} {str(path)!r} has suffix {path.suffix or 'none'!r}; use a file name "
+            f"ending in {', '.join(suffixes)}"
+        )
+    folder = path.expanduser().parent
+    if not folder.is_dir():
+        raise LRFinderError(
+            f"{option} {str(path)!r}: folder {str(folder)!r} does not exist; create it first "
+            "or choose another path"
+        )
+    if path.expanduser().is_dir():
+        raise LRFinderError(f"{option} {str(path)!r} is a folder; give a file name")
+    if not os.access(folder, os.W_OK):
+        raise LRFinderError(
+            f"{option} {str(path)!r}: folder {str(folder)!r} is not writable; choose another path"
+        )
+
+
+def _schedule(segments: str | None, start, end, num, mode: Mode | None):
+    """The range-test schedule from the options; None means the library's default."""
+    from lrfinder.rangetest import DEFAULT_END, DEFAULT_NUM, DEFAULT_START
+    from lrfinder.schedules import LearningRateSearcher
+
+    ranged = [v is not None for v in (start, end, num, mode)]
+    if segments is not None:
+        if any(ranged):
+            raise LRFinderError(
+                "--segments cannot be combined with --start/--end/--num/--mode; give one or "
+                "the other"
+            )
+        try:
+            return LearningRateSearcher.parse(segments)
+        except LRFinderError as err:
+            raise LRFinderError(f"--segments: {err}") from None
+    if not any(ranged):
+        return None
+    build = LearningRateSearcher.linear if mode == Mode.linear else LearningRateSearcher.exponential
+    start = DEFAULT_START if start is None else start
+    end = DEFAULT_END if end is None else end
+    try:
+        return build(start, end, DEFAULT_NUM if num is None else num)
+    except LRFinderError as err:
+        raise LRFinderError(f"--start/--end/--num: {err}; e.g. --start 1e-6 --end 1") from None
+
+
+def _load_data(dataset: str, data_dir, download: bool, n_samples, task: Task | None, seed: int):
+    from lrfinder.datasets import load_dataset
+
+    try:
+        return load_dataset(
+            dataset,
+            data_dir,
+            seed=seed,
+            n_samples=n_samples,
+            download=download,
+            task=None if task is None else task.value,
+        )
+    except LRFinderError as err:
+        raise LRFinderError(f"--dataset: {err}") from None
+
+
+def _build_model(data, hidden: int, activation: Activation, seed: int):
+    from lrfinder.network import TwoLayerNet
+
+    return TwoLayerNet.for_dataset(data, hidden, activation=activation.value, seed=seed)
+
+
+def _load_result(path: Path):
+    from lrfinder.results import load_result
+
+    return load_result(path)
+
+
+def _fmt(lr: float | None) -> str:
+    return "-" if lr is None else f"{lr:.3g}"
+
+
+def _fmt_band(band) -> str:
+    return "-" if band is None else f"{band[0]:.3g} - {band[1]:.3g}"
+
+
+def _stdout():
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def _progress(quiet: bool, rate_and_loss: bool = True):
+    """A transient rich progress bar on stderr, off with --quiet or when stderr is no terminal.
+
+    With ``rate_and_loss`` the bar shows the task fields ``lr`` and ``loss``.
+    """
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    console = Console(stderr=True)
+    fields = [TextColumn("lr {task.fields[lr]:<9.3g} loss {task.fields[loss]:<9.4g}")]
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        *(fields if rate_and_loss else []),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=quiet or not console.is_terminal,
+    )
+
+
+def _range_callback(progress, task, steps: int) -> Callable[[int, float, float], None]:
+    """find_lr's ``callback(step, lr, loss)``: advance the bar across all repeats."""
+    state = {"run": 0, "last": -1}
+
+    def callback(step: int, lr: float, loss: float) -> None:
+        if step <= state["last"]:
+            state["run"] += 1
+        state["last"] = step
+        progress.update(task, completed=state["run"] * steps + step + 1, lr=lr, loss=loss)
+
+    return callback
+
+
+def _write_csv(result, path: Path) -> None:
+    """``step,lr,loss`` rows of the raw losses; ``step,run,lr,loss`` for repeats."""
+    several = result.n_runs > 1
+    lines = ["step,run,lr,loss" if several else "step,lr,loss"]
+    for run, losses in enumerate(result.run_losses.tolist()):
+        for step, (lr, loss) in enumerate(zip(result.lrs.tolist(), losses, strict=True)):
+            if math.isfinite(loss):
+                lines.append(
+                    f"{step},{run},{lr!r},{loss!r}" if several else f"{step},{lr!r},{loss!r}"
+                )
+    try:
+        path.expanduser().write_text("\n".join(lines) + "\n", encoding="utf-8")
+    except OSError as err:
+        raise LRFinderError(f"--csv: cannot write {str(path)!r}: {err.strerror}") from None
+
+
+def _plot(result, path: Path, method: Method) -> None:
+    from lrfinder.plotting import plot_result
+
+    methods = (method.value, *(m.value for m in Method if m is not method))
+    plot_result(result, methods=methods, path=path.expanduser())
+
+
+def _describe(result, method: Method) -> None:
+    """Print the suggestion, band, landmarks, every method's answer and the stop reason."""
+    from rich.table import Table
+
+    chosen = result.suggest(method.value)
+    marks = chosen.landmarks
+    table = Table(title="Suggestion", title_justify="left", show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row(f"learning rate ({chosen.method})", _fmt(chosen.lr))
+    table.add_row("band", _fmt_band(chosen.band))
+    table.add_row("why", chosen.reason)
+    table.add_row("loss starts to fall", _fmt(marks.fall_start))
+    table.add_row("steepest descent", _fmt(marks.steepest))
+    table.add_row("minimum loss", _fmt(marks.minimum))
+    table.add_row("divergence", _fmt(marks.divergence))
+    table.add_row("cyclical base_lr / max_lr", f"{_fmt(chosen.base_lr)} / {_fmt(chosen.max_lr)}")
+    table.add_row("1cycle max_lr", _fmt(chosen.one_cycle_max_lr))
+    if chosen.run_lrs:
+        spread = "-" if chosen.spread_decades is None else f"{chosen.spread_decades:.2f} decades"
+        table.add_row("per run", ", ".join(_fmt(lr) for lr in chosen.run_lrs))
+        table.add_row("spread across runs", spread)
+    table.add_row("steps recorded", str(result.lrs.size))
+    table.add_row("stop reason", result.stop_reason)
+
+    methods = Table(title="Each method", title_justify="left")
+    methods.add_column("method", style="bold")
+    methods.add_column("lr")
+    methods.add_column("band")
+    methods.add_column("reason")
+    for name in Method:
+        answer = chosen if name is method else result.suggest(name.value)
+        methods.add_row(name.value, _fmt(answer.lr), _fmt_band(answer.band), answer.reason)
+
+    console = _stdout()
+    console.print(table)
+    console.print(methods)
+
+
+def _final_line(result, method: Method, quiet: bool) -> None:
+    """The answer: the last line of the output, or the only one with --quiet."""
+    chosen = result.suggest(method.value)
+    if quiet:
+        typer.echo(f"{chosen.lr:.6g}" if chosen.lr is not None else f"none: {chosen.reason}")
+        return
+    optimizer = result.settings.get("optimizer")
+    subject = f" for {optimizer}" if optimizer else ""
+    if chosen.lr is None:
+        typer.echo(f"no learning rate suggested{subject}: {chosen.reason}")
+    else:
+        typer.echo(
+            f"suggested learning rate{subject}: {chosen.lr:.3g} (band {_fmt_band(chosen.band)})"
+        )
+
+
+def _save_interrupted(result, json_path: Path | None, csv_path: Path | None) -> Path:
+    path = json_path
+    if path is None:
+        path = Path.cwd() / INTERRUPTED_NAME.format(stamp=time.strftime("%Y%m%d-%H%M%S"))
+    result.to_json(path.expanduser())
+    if csv_path is not None:
+        _write_csv(result, csv_path)
+    return path
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@app.command()
+def search(
+    dataset: DatasetOpt = "digits",
+    data_dir: DataDirOpt = None,
+    download: DownloadOpt = True,
+    n_samples: NSamplesOpt = None,
+    task: TaskOpt = None,
+    optimizer: Annotated[
+        OptimizerName,
+        typer.Option(case_sensitive=False, help="Optimizer to test.", rich_help_panel=_MODEL),
+    ] = OptimizerName.sgd,
+    hidden: HiddenOpt = 128,
+    activation: ActivationOpt = Activation.relu,
+    batch_size: BatchSizeOpt = 64,
+    segments: SegmentsOpt = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    num: NumOpt = None,
+    mode: ModeOpt = None,
+    seed: SeedOpt = 0,
+    repeats: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Run the test this many times (new weights and batch order each time) and "
+            "read the median curve.",
+            rich_help_panel=_RUN,
+        ),
+    ] = 1,
+    stop_factor: StopFactorOpt = None,
+    method: MethodOpt = Method.auto,
+    json_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--json",
+            metavar="FILE",
+            help="Save the result as JSON (re-read it with analyze and plot).",
+            rich_help_panel=_OUTPUT,
+        ),
+    ] = None,
+    csv_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--csv",
+            metavar="FILE",
+            help="Save the raw losses as step,lr,loss rows (step,run,lr,loss with --repeats).",
+            rich_help_panel=_OUTPUT,
+        ),
+    ] = None,
+    plot: PlotOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Run the learning-rate range test and suggest a learning rate."""
+    _check_output(json_path, "--json")
+    _check_output(csv_path, "--csv")
+    _check_output(plot, "--plot", IMAGE_SUFFIXES)
+    schedule = _schedule(segments, start, end, num, mode)
+    data = _load_data(dataset, data_dir, download, n_samples, task, seed)
+    model = _build_model(data, hidden, activation, seed)
+
+    from lrfinder.rangetest import RangeTestInterrupted, default_schedule, find_lr
+
+    schedule = default_schedule() if schedule is None else schedule
+    options: dict[str, Any] = {} if stop_factor is None else {"stop_factor": stop_factor}
+    with _progress(quiet) as progress:
+        steps = len(schedule)
+        task = progress.add_task(
+            f"{optimizer.value} on {data.name}", total=steps * repeats, lr=0.0, loss=0.0
+        )
+        try:
+            result = find_lr(
+                model,
+                data,
+                optimizer=optimizer.value,
+                schedule=schedule,
+                batch_size=batch_size,
+                seed=seed,
+                repeats=repeats,
+                callback=_range_callback(progress, task, steps),
+                **options,
+            )
+        except RangeTestInterrupted as stop:
+            progress.stop()
+            path = _save_interrupted(stop.result, json_path, csv_path)
+            typer.echo(
+                f"lrfinder: interrupted; the partial result ({stop.result.lrs.size} steps) "
+                f"is in {path}",
+                err=True,
+            )
+            sys.exit(EXIT_INTERRUPTED)
+
+    if json_path is not None:
+        result.to_json(json_path.expanduser())
+    if csv_path is not None:
+        _write_csv(result, csv_path)
+    if plot is not None:
+        _plot(result, plot, method)
+    if not quiet:
+        _describe(result, method)
+        for path in (json_path, csv_path, plot):
+            if path is not None:
+                typer.echo(f"wrote {path}")
+    _final_line(result, method, quiet)
+
+
+@app.command()
+def analyze(
+    result_file: ResultArg,
+    method: MethodOpt = Method.auto,
+    quiet: QuietOpt = False,
+) -> None:
+    """Analyse a saved run again, without training."""
+    result = _load_result(result_file)
+    if not quiet:
+        _describe(result, method)
+    _final_line(result, method, quiet)
+
+
+@app.command()
+def plot(
+    result_file: ResultArg,
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Where to save the figure (.png, .svg or .pdf).",
+            show_default=False,
+        ),
+    ],
+    method: Annotated[
+        Method,
+        typer.Option(case_sensitive=False, help="The suggestion that titles the figure."),
+    ] = Method.auto,
+) -> None:
+    """Plot a saved run (a --json result or an lr,loss CSV)."""
+    _check_output(output, "--output", IMAGE_SUFFIXES)
+    result = _load_result(result_file)
+    _plot(result, output, method)
+    typer.echo(f"wrote {output}")
+
+
+@app.command()
+def compare(
+    optimizers: Annotated[
+        list[OptimizerName] | None,
+        typer.Option(
+            "--optimizer",
+            case_sensitive=False,
+            help="An optimizer to compare; repeat for several [default: all six].",
+            rich_help_panel=_MODEL,
+        ),
+    ] = None,
+    dataset: DatasetOpt = "digits",
+    data_dir: DataDirOpt = None,
+    download: DownloadOpt = True,
+    n_samples: NSamplesOpt = None,
+    task: TaskOpt = None,
+    hidden: HiddenOpt = 128,
+    activation: ActivationOpt = Activation.relu,
+    batch_size: BatchSizeOpt = 64,
+    epochs: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Epochs of training at each suggested rate.", rich_help_panel=_RUN
+        ),
+    ] = 3,
+    target: Annotated[
+        float,
+        typer.Option(
+            callback=_check_target,
+            help="Report the first step at which validation accuracy reaches this.",
+            rich_help_panel=_RUN,
+        ),
+    ] = 0.91,
+    segments: SegmentsOpt = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    num: NumOpt = None,
+    mode: ModeOpt = None,
+    seed: SeedOpt = 0,
+    stop_factor: StopFactorOpt = None,
+    method: MethodOpt = Method.auto,
+    json_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--json",
+            metavar="FILE",
+            help="Save the comparison (rates, per-epoch scores, histories) as JSON.",
+            rich_help_panel=_OUTPUT,
+        ),
+    ] = None,
+    plot: PlotOpt = None,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            help="Print only 'optimizer lr steps-to-target final-accuracy' lines.",
+            rich_help_panel=_OUTPUT,
+        ),
+    ] = False,
+) -> None:
+    """Find each optimizer's learning rate, train the same network with it, compare them."""
+    _check_output(json_path, "--json")
+    _check_output(plot, "--plot", IMAGE_SUFFIXES)
+    schedule = _schedule(segments, start, end, num, mode)
+    data = _load_data(dataset, data_dir, download, n_samples, task, seed)
+
+    from lrfinder.compare import compare_optimizers
+
+    names = [o.value for o in optimizers] if optimizers else [o.value for o in OptimizerName]
+    options: dict[str, Any] = {} if stop_factor is None else {"stop_factor": stop_factor}
+    try:
+        with _progress(quiet, rate_and_loss=False) as progress:
+            task = progress.add_task("", total=1, visible=False)
+
+            def report(name: str, phase: str, step: int, total: int) -> None:
+                progress.update(
+                    task, description=f"{name}: {phase}", completed=step, total=total, visible=True
+                )
+
+            comparison = compare_optimizers(
+                data,
+                names,
+                n_hidden=hidden,
+                activation=activation.value,
+                epochs=epochs,
+                target=target,
+                batch_size=batch_size,
+                seed=seed,
+                schedule=schedule,
+                method=method.value,
+                progress=report,
+                **options,
+            )
+    except KeyboardInterrupt:
+        typer.echo("lrfinder: interrupted; nothing was saved", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+
+    if json_path is not None:
+        _write_json(comparison.to_dict(), json_path)
+    if plot is not None:
+        from lrfinder.plotting import plot_histories
+
+        histories = comparison.histories()
+        if not histories:
+            raise LRFinderError(
+                "--plot: no optimizer got a learning rate, so there is nothing to plot; "
+                "widen the schedule with --start/--end"
+            )
+        plot_histories(histories, plot.expanduser(), target=target)
+    if quiet:
+        for run in comparison.runs:
+            steps = run.steps_to(target)
+            typer.echo(
+                f"{run.optimizer} {'-' if run.lr is None else f'{run.lr:.6g}'} "
+                f"{'-' if steps is None else steps} "
+                f"{_fmt_accuracy(run.final_accuracy)}"
+            )
+        return
+    _describe_comparison(comparison, data.name)
+    for path in (json_path, plot):
+        if path is not None:
+            typer.echo(f"wrote {path}")
+
+
+def _fmt_target(target: float) -> str:
+    return f"{target * 100:g}%"
+
+
+def _fmt_accuracy(value: float | None) -> str:
+    return "-" if value is None or not math.isfinite(value) else f"{value:.3f}"
+
+
+def _fmt_loss(value: float | None) -> str:
+    return "-" if value is None or not math.isfinite(value) else f"{value:.3g}"
+
+
+def _write_json(data: dict, path: Path) -> None:
+    import json
+
+    try:
+        text = json.dumps(data, indent=1, allow_nan=False)
+        path.expanduser().write_text(text + "\n", encoding="utf-8")
+    except OSError as err:
+        raise LRFinderError(f"--json: cannot write {str(path)!r}: {err.strerror}") from None
+
+
+def _describe_comparison(comparison, dataset: str) -> None:
+    """Two tables: scores after each epoch, then rate, steps to the target and final scores."""
+    from rich.table import Table
+
+    target = comparison.target
+    per_epoch = Table()
+    per_epoch.add_column("optimizer", style="bold", no_wrap=True)
+    for epoch in range(1, comparison.epochs + 1):
+        per_epoch.add_column(f"epoch {epoch}", no_wrap=True)
+    summary = Table(title="Summary", title_justify="left")
+    summary.add_column("optimizer", style="bold", no_wrap=True)
+    summary.add_column("lr", no_wrap=True)
+    summary.add_column(f"steps to {_fmt_target(target)}")
+    summary.add_column("final accuracy")
+    summary.add_column("final loss")
+    for run in comparison.runs:
+        epochs = {epoch: (loss, acc) for epoch, loss, acc in run.epoch_rows()}
+        per_epoch.add_row(
+            run.optimizer,
+            *(
+                f"{_fmt_accuracy(epochs[e][1])} / {_fmt_loss(epochs[e][0])}" if e in epochs else "-"
+                for e in range(1, comparison.epochs + 1)
+            ),
+        )
+        steps = run.steps_to(target)
+        summary.add_row(
+            run.optimizer,
+            _fmt(run.lr),
+            "not reached" if steps is None else str(steps),
+            _fmt_accuracy(run.final_accuracy),
+            _fmt_loss(run.final_loss),
+        )
+    console = _stdout()
+    console.print(f"Validation accuracy / loss per epoch ({dataset})", style="italic")
+    console.print(per_epoch)
+    console.print(summary)
+    for run in comparison.runs:
+        if run.lr is None:
+            console.print(
+                f"{run.optimizer}: no learning rate, not trained: {run.suggestion.reason}"
+            )
+        elif run.history is not None and run.history.diverged:
+            console.print(f"{run.optimizer}: training diverged at lr {_fmt(run.lr)}")
+    reached = [(run.steps_to(target), run.optimizer) for run in comparison.runs]
+    reached = [pair for pair in reached if pair[0] is not None]
+    if reached:
+        steps, name = min(reached)
+        typer.echo(f"fastest to {_fmt_target(target)} validation accuracy: {name} ({steps} steps)")
+    else:
+        typer.echo(
+            f"no optimizer reached {_fmt_target(target)} validation accuracy "
+            f"in {comparison.epochs} epoch{'s' if comparison.epochs != 1 else ''}"
+        )

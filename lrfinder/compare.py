@@ -1,0 +1,348 @@
+"""The optimizer comparison: find each optimizer's rate, then train with it.
+
+For every optimizer the same network, starting from the same initial weights and
+seeing the same batch order, is first put through the range test; the suggested
+rate is then used to train it for a few epochs. The result says, per optimizer,
+which rate was found, how validation loss and accuracy moved epoch by epoch, and
+after how many steps a target accuracy was first reached.
+
+This module returns data and prints nothing; ``lrfinder compare`` formats it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from lrfinder.analysis import METHODS, Suggestion
+from lrfinder.errors import LRFinderError
+from lrfinder.network import TwoLayerNet
+from lrfinder.optimizers import OPTIMIZERS, get_optimizer
+from lrfinder.rangetest import DEFAULT_STOP_FACTOR, default_schedule, find_lr
+from lrfinder.results import RangeTestResult
+from lrfinder.schedules import LearningRateSearcher
+from lrfinder.training import TrainingHistory, train
+
+#: Validation accuracy the comparison counts steps to (the classic MNIST bar).
+DEFAULT_TARGET = 0.91
+
+#: Epochs each optimizer trains for at its suggested rate.
+DEFAULT_EPOCHS = 3
+
+#: Validation evaluations per epoch. More than one, so "steps to the target"
+#: is not rounded up to a whole epoch; each one scores the full test split.
+EVALS_PER_EPOCH = 10
+
+#: ``progress(optimizer, phase, step, total)``; ``phase`` is one of these.
+PHASES = ("range test", "training")
+
+ComparisonProgress = Callable[[str, str, int, int], None]
+
+
+@dataclass(frozen=True, eq=False)
+class OptimizerRun:
+    """One optimizer's part of a comparison.
+
+    Attributes
+    ----------
+    optimizer : str
+        Name from :data:`lrfinder.optimizers.OPTIMIZERS`.
+    result : RangeTestResult
+        Its range test.
+    suggestion : Suggestion
+        The analysis of that test with the comparison's method.
+    history : TrainingHistory or None
+        Training at ``suggestion.lr``; None when the test gave no rate.
+    epoch_steps : ndarray of int
+        The step at the end of each epoch (empty without training).
+    """
+
+    optimizer: str
+    result: RangeTestResult
+    suggestion: Suggestion
+    history: TrainingHistory | None
+    epoch_steps: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+
+    @property
+    def lr(self) -> float | None:
+        return self.suggestion.lr
+
+    def epoch_rows(self) -> list[tuple[int, float, float]]:
+        """``(epoch, val_loss, val_accuracy)`` after each epoch, starting at epoch 1."""
+        if self.history is None:
+            return []
+        rows = []
+        for epoch, step in enumerate(self.epoch_steps.tolist(), start=1):
+            at = np.nonzero(self.history.steps == step)[0]
+            if at.size:
+                i = int(at[-1])
+                rows.append(
+                    (epoch, float(self.history.val_loss[i]), float(self.history.val_accuracy[i]))
+                )
+        return rows
+
+    @property
+    def final_accuracy(self) -> float | None:
+        return None if self.history is None else self.history.final_accuracy
+
+    @property
+    def final_loss(self) -> float | None:
+        return None if self.history is None else float(self.history.val_loss[-1])
+
+    def steps_to(self, target: float) -> int | None:
+        """First evaluated step with validation accuracy >= ``target`` (None: never)."""
+        return None if self.history is None else self.history.steps_to_accuracy(target)
+
+
+@dataclass(frozen=True, eq=False)
+class Comparison:
+    """Every optimizer's range test and training run on one dataset and network.
+
+    Attributes
+    ----------
+    runs : tuple of OptimizerRun
+        In the order the optimizers were given.
+    target : float
+        The validation accuracy whose first step is reported.
+    epochs : int
+        Epochs of training per optimizer.
+    settings : dict
+        Dataset, network, batch size, seed, method and schedule used.
+    """
+
+    runs: tuple[OptimizerRun, ...]
+    target: float
+    epochs: int
+    settings: dict[str, Any]
+
+    def histories(self) -> dict[str, TrainingHistory]:
+        """Training histories by optimizer name, for :func:`lrfinder.plotting.plot_histories`."""
+        return {run.optimizer: run.history for run in self.runs if run.history is not None}
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (non-finite numbers as None)."""
+        return {
+            "target": self.target,
+            "epochs": self.epochs,
+            "settings": self.settings,
+            "optimizers": [
+                {
+                    "optimizer": run.optimizer,
+                    "lr": run.lr,
+                    "suggestion": run.suggestion.to_dict(),
+                    "stop_reason": run.result.stop_reason,
+                    "steps_to_target": run.steps_to(self.target),
+                    "final_accuracy": _finite_or_none(run.final_accuracy),
+                    "final_loss": _finite_or_none(run.final_loss),
+                    "diverged": None if run.history is None else run.history.diverged,
+                    "epochs": [
+                        {
+                            "epoch": epoch,
+                            "val_loss": _finite_or_none(loss),
+                            "val_accuracy": _finite_or_none(acc),
+                        }
+                        for epoch, loss, acc in run.epoch_rows()
+                    ],
+                    "history": None if run.history is None else _history_dict(run.history),
+                }
+                for run in self.runs
+            ],
+        }
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _history_dict(history: TrainingHistory) -> dict[str, Any]:
+    return {
+        "steps": history.steps.tolist(),
+        "val_loss": [_finite_or_none(v) for v in history.val_loss.tolist()],
+        "val_accuracy": [_finite_or_none(v) for v in history.val_accuracy.tolist()],
+        "train_loss": [_finite_or_none(v) for v in history.train_loss.tolist()],
+    }
+
+
+def _check_optimizers(optimizers: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(optimizers, str):
+        optimizers = [optimizers]
+    names = tuple(get_optimizer(name).name for name in optimizers)
+    if not names:
+        raise LRFinderError(f"optimizers is empty; give one or more of {', '.join(OPTIMIZERS)}")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise LRFinderError(
+            f"optimizers lists {', '.join(repeated)} more than once; give each once"
+        )
+    return names
+
+
+def _concatenate(parts: list[TrainingHistory]) -> TrainingHistory:
+    """Join per-epoch histories whose steps are already offset.
+
+    Row 0 of every epoch after the first scores the weights the previous epoch
+    ended on, which that epoch's last row already did, so it is dropped.
+    """
+    fields = ("steps", "val_loss", "val_accuracy", "train_loss")
+    joined = {
+        name: np.concatenate([getattr(parts[0], name)] + [getattr(p, name)[1:] for p in parts[1:]])
+        for name in fields
+    }
+    return TrainingHistory(**joined, lr=parts[0].lr, diverged=parts[-1].diverged)
+
+
+def _steps_per_epoch(data, batch_size: int) -> int:
+    """Training steps in one epoch, as :class:`~lrfinder.batches.BatchSampler` counts them."""
+    n_train = len(data.x_train)
+    return max(1, n_train // max(1, min(batch_size, n_train)))
+
+
+def _train_epochs(model, data, optimizer, lr, epochs, batch_size, seed, on_step):
+    """Train epoch by epoch so that every epoch ends on an evaluation.
+
+    Epoch ``e`` shuffles with ``seed + e``; the optimizer instance, and so its
+    state, carries over from epoch to epoch. Returns the joined history and the
+    step at which each epoch ended.
+    """
+    eval_every = max(1, _steps_per_epoch(data, batch_size) // EVALS_PER_EPOCH)
+    opt = get_optimizer(optimizer)
+    parts, ends, offset = [], [], 0
+    for epoch in range(epochs):
+        part = train(
+            model,
+            data,
+            optimizer=opt,
+            lr=lr,
+            epochs=1,
+            batch_size=batch_size,
+            seed=seed + epoch,
+            eval_every=eval_every,
+            callback=lambda step, loss, offset=offset: on_step(offset + step),
+        )
+        parts.append(replace(part, steps=part.steps + offset))
+        offset += int(part.steps[-1])
+        ends.append(offset)
+        if part.diverged:
+            break
+    return _concatenate(parts), np.array(ends, dtype=np.int64)
+
+
+def compare_optimizers(
+    data,
+    optimizers: Sequence[str] = tuple(OPTIMIZERS),
+    *,
+    n_hidden: int = 128,
+    activation: str = "relu",
+    epochs: int = DEFAULT_EPOCHS,
+    target: float = DEFAULT_TARGET,
+    batch_size: int = 64,
+    seed: int = 0,
+    schedule: LearningRateSearcher | None = None,
+    stop_factor: float = DEFAULT_STOP_FACTOR,
+    method: str = "auto",
+    progress: ComparisonProgress | None = None,
+) -> Comparison:
+    """Find each optimizer's learning rate, then train the same network with it.
+
+    Parameters
+    ----------
+    data : Dataset
+        From :func:`lrfinder.load_dataset`; its test split scores the training.
+    optimizers : sequence of str
+        Names from :data:`lrfinder.optimizers.OPTIMIZERS`, each at most once.
+        Default: all six.
+    n_hidden, activation :
+        The :class:`~lrfinder.network.TwoLayerNet` built for ``data``.
+    epochs : int
+        Epochs of training at the suggested rate, >= 1.
+    target : float
+        Validation accuracy in (0, 1] whose first step is reported.
+    batch_size, seed :
+        As for :func:`lrfinder.find_lr`. ``seed`` draws the initial weights, which
+        every optimizer starts from, and the batch order, which every optimizer sees.
+    schedule : LearningRateSearcher, optional
+        The range-test schedule (default :func:`lrfinder.rangetest.default_schedule`).
+    stop_factor : float
+        Divergence threshold of the range test.
+    method : str
+        How the rate is read from each test, one of :data:`lrfinder.analysis.METHODS`.
+    progress : callable, optional
+        ``progress(optimizer, phase, step, total)`` after every step; ``phase`` is
+        one of :data:`PHASES` and ``step`` counts from 1.
+
+    Returns
+    -------
+    Comparison
+        An optimizer whose test gave no rate has ``history=None``; the
+        suggestion's ``reason`` says why.
+
+    Raises
+    ------
+    LRFinderError
+        For an unknown optimizer or method, or invalid settings or data.
+    """
+    names = _check_optimizers(optimizers)
+    if method not in METHODS:
+        raise LRFinderError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise LRFinderError(f"epochs must be an integer >= 1, got {epochs!r}")
+    target = float(target)
+    if not 0 < target <= 1:
+        raise LRFinderError(f"target must be an accuracy in (0, 1], got {target!r}")
+    if not hasattr(data, "x_train"):
+        raise LRFinderError(
+            f"data must be a Dataset from load_dataset(), got {type(data).__name__}"
+        )
+    schedule = default_schedule() if schedule is None else schedule
+    model = TwoLayerNet.for_dataset(data, n_hidden, activation=activation, seed=seed)
+    initial = model.state_dict()
+    test_steps = len(schedule)
+    train_steps = _steps_per_epoch(data, batch_size) * int(epochs)
+    report = progress or (lambda name, phase, step, total: None)
+
+    runs = []
+    for name in names:
+        model.load_state_dict(initial)
+        result = find_lr(
+            model,
+            data,
+            optimizer=name,
+            schedule=schedule,
+            batch_size=batch_size,
+            seed=seed,
+            stop_factor=stop_factor,
+            callback=lambda step, lr, loss, name=name: report(
+                name, PHASES[0], step + 1, test_steps
+            ),
+        )
+        suggestion = result.suggest(method)
+        history, ends = None, np.empty(0, np.int64)
+        if suggestion.lr is not None:
+            model.load_state_dict(initial)  # every optimizer trains from the same weights
+            history, ends = _train_epochs(
+                model,
+                data,
+                name,
+                suggestion.lr,
+                int(epochs),
+                batch_size,
+                seed,
+                lambda step, name=name: report(name, PHASES[1], step, train_steps),
+            )
+        runs.append(OptimizerRun(name, result, suggestion, history, ends))
+
+    settings = {
+        "data": data.name,
+        "model": repr(model),
+        "batch_size": int(batch_size),
+        "seed": int(seed),
+        "method": method,
+        "stop_factor": float(stop_factor),
+        "schedule": repr(schedule),
+        "evals_per_epoch": EVALS_PER_EPOCH,
+    }
+    return Comparison(tuple(runs), target, int(epochs), settings)

@@ -1,0 +1,586 @@
+"""The ``lrfinder`` command line, end to end through typer's CliRunner (and a real process).
+
+Every run uses digits with a short schedule and a small network, so the whole file
+takes a few seconds. The fixtures live here, not in conftest.py.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from lrfinder import cli
+from lrfinder.cli import app
+from lrfinder.results import SCHEMA_VERSION, load_result
+
+#: Small, fast settings: 100 rates from 1e-4 to 10 and 16 hidden units on digits. Twenty
+#: steps per decade leave the analysis enough points to find a rate for every optimizer.
+FAST = ["--num", "100", "--start", "1e-4", "--hidden", "16"]
+
+MAGIC = {".png": b"\x89PNG\r\n\x1a\n", ".pdf": b"%PDF-"}
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def invoke(args, **kwargs):
+    return CliRunner().invoke(app, [str(a) for a in args], **kwargs)
+
+
+def assert_image(path: Path) -> None:
+    data = path.read_bytes()
+    if path.suffix == ".svg":
+        assert data.lstrip().startswith(b"<?xml") and b"<svg" in data[:2000]
+    else:
+        assert data.startswith(MAGIC[path.suffix]), data[:16]
+
+
+def assert_bad_input(result, *needles: str) -> str:
+    """Exit 2, exactly one line on stderr naming the input, nothing else, no traceback."""
+    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    line = lines[0]
+    assert line.startswith("lrfinder: error: "), line
+    assert "Traceback" not in result.output
+    assert result.stdout == ""
+    for needle in needles:
+        assert needle in line, f"{needle!r} not in {line!r}"
+    return line
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """One search whose --json, --csv and --plot files the other tests read."""
+    folder = tmp_path_factory.mktemp("search")
+    paths = {k: folder / f"run.{k}" for k in ("json", "csv", "png")}
+    result = invoke(
+        [
+            "search",
+            *FAST,
+            "--json",
+            paths["json"],
+            "--csv",
+            paths["csv"],
+            "--plot",
+            paths["png"],
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    return result, paths
+
+
+@pytest.fixture(scope="module")
+def foreign_csv(tmp_path_factory) -> Path:
+    """An lr,loss curve as another framework would record it (header, then rows)."""
+    lrs = np.logspace(-6, 1, 120)
+    x = np.log10(lrs)
+    loss = 0.3 + 2.0 / (1 + np.exp((x + 3) / 0.4)) + 0.5 * np.exp((x + 0.5) / 0.15)
+    path = tmp_path_factory.mktemp("foreign") / "history.csv"
+    rows = "\n".join(f"{a!r},{b!r}" for a, b in zip(lrs.tolist(), loss.tolist(), strict=True))
+    path.write_text("lr,loss\n" + rows + "\n")
+    return path
+
+
+# --------------------------------------------------------------------------- help
+
+
+def test_help_lists_every_command():
+    result = invoke(["--help"])
+    assert result.exit_code == 0
+    for command in ("search", "analyze", "plot", "compare"):
+        assert command in result.stdout
+
+
+def test_no_arguments_prints_help():
+    result = invoke([])
+    assert result.exit_code == 0
+    assert "search" in result.stdout
+
+
+@pytest.mark.parametrize("command", ["search", "analyze", "plot", "compare"])
+def test_each_command_has_help(command):
+    result = invoke([command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage" in result.stdout
+
+
+def test_choices_and_documented_defaults_match_the_library():
+    from lrfinder import rangetest
+    from lrfinder.analysis import METHODS
+    from lrfinder.network import ACTIVATIONS
+    from lrfinder.optimizers import OPTIMIZERS
+
+    assert [o.value for o in cli.OptimizerName] == list(OPTIMIZERS)
+    assert [a.value for a in cli.Activation] == list(ACTIVATIONS)
+    assert [m.value for m in cli.Method] == list(METHODS)
+    text = " ".join(invoke(["search", "--help"]).stdout.split())
+    assert f"[default: {rangetest.DEFAULT_START:g}]" in text
+    assert f"[default: {rangetest.DEFAULT_END:g}]" in text
+    assert f"[default: {rangetest.DEFAULT_NUM}]" in text
+    assert f"[default: {rangetest.DEFAULT_STOP_FACTOR:g}]" in text
+
+
+def test_importing_the_cli_loads_no_heavy_library():
+    code = (
+        "import sys, lrfinder.cli; "
+        "print(sorted(m for m in ('matplotlib', 'scipy', 'sklearn', 'rich') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------------- search
+
+
+def test_search_prints_tables_and_ends_with_the_suggestion(saved):
+    result, _ = saved
+    out = result.stdout
+    for needle in ("Suggestion", "band", "steepest descent", "minimum loss", "divergence"):
+        assert needle in out
+    for method in cli.Method:
+        assert method.value in out
+    assert "stop reason" in out
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("suggested learning rate for sgd: ")
+    assert "(band " in last
+
+
+def test_search_json_follows_the_schema(saved):
+    _, paths = saved
+    data = json.loads(paths["json"].read_text())
+    expected = {
+        "schema",
+        "lrs",
+        "losses",
+        "run_losses",
+        "stop_reason",
+        "stop_reasons",
+        "settings",
+        "val_steps",
+        "val_losses",
+        "suggestion",
+    }
+    assert expected <= set(data)
+    assert data["schema"] == SCHEMA_VERSION
+    n = len(data["lrs"])
+    assert 10 < n <= 100
+    assert len(data["losses"]) == n and len(data["run_losses"]) == 1
+    assert data["settings"]["optimizer"] == "sgd"
+    assert data["settings"]["planned_steps"] == 100
+    assert data["settings"]["data"] == "digits"
+    suggestion = data["suggestion"]
+    assert {"lr", "band", "method", "reason", "landmarks"} <= set(suggestion)
+    assert set(suggestion["landmarks"]) == {"fall_start", "steepest", "minimum", "divergence"}
+    assert suggestion["lr"] is not None and suggestion["lr"] > 0
+
+
+def test_search_json_reloads_to_the_same_suggestion(saved):
+    result, paths = saved
+    reloaded = load_result(paths["json"])
+    assert f"{reloaded.suggestion:.3g}" in result.stdout.strip().splitlines()[-1]
+
+
+def test_search_csv_has_step_lr_loss_rows(saved):
+    _, paths = saved
+    lines = paths["csv"].read_text().splitlines()
+    assert lines[0] == "step,lr,loss"
+    rows = np.array([[float(c) for c in line.split(",")] for line in lines[1:]])
+    data = json.loads(paths["json"].read_text())
+    assert rows.shape == (len(data["lrs"]), 3)
+    np.testing.assert_array_equal(rows[:, 0], np.arange(len(rows)))
+    np.testing.assert_array_equal(rows[:, 1], data["lrs"])
+    np.testing.assert_array_equal(rows[:, 2], data["losses"])
+
+
+def test_search_plot_is_a_png(saved):
+    _, paths = saved
+    assert_image(paths["png"])
+
+
+def test_search_quiet_prints_only_the_number():
+    result = invoke(["search", *FAST, "--optimizer", "adam", "--quiet"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1
+    assert float(lines[0]) > 0
+
+
+def test_search_repeats_write_one_csv_block_per_run(tmp_path):
+    csv = tmp_path / "runs.csv"
+    out = tmp_path / "runs.json"
+    result = invoke(["search", *FAST, "--repeats", "2", "--csv", csv, "--json", out, "-q"])
+    assert result.exit_code == 0, result.output
+    lines = csv.read_text().splitlines()
+    assert lines[0] == "step,run,lr,loss"
+    runs = {int(line.split(",")[1]) for line in lines[1:]}
+    assert runs == {0, 1}
+    assert len(json.loads(out.read_text())["run_losses"]) == 2
+
+
+def test_search_segments_schedule(tmp_path):
+    out = tmp_path / "seg.json"
+    result = invoke(
+        ["search", "--hidden", "16", "--segments", "1e-3:1e-3:2,1e-2:1e-2:2", "--json", out, "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    # 10 rates of the first decade and 9 new ones of the second, two steps each
+    assert data["settings"]["planned_steps"] == 38
+    assert data["lrs"][:4] == [1e-3, 1e-3, 2e-3, 2e-3]
+
+
+def test_search_linear_mode(tmp_path):
+    out = tmp_path / "lin.json"
+    args = ["search", "--hidden", "16", "--mode", "linear", "--start", "0.01", "--end", "1"]
+    result = invoke([*args, "--num", "40", "--json", out, "-q"])
+    assert result.exit_code == 0, result.output
+    lrs = np.array(json.loads(out.read_text())["lrs"])
+    assert lrs[0] == pytest.approx(0.01)
+    np.testing.assert_allclose(np.diff(lrs), 0.99 / 39)
+
+
+def test_search_on_a_users_npz_file(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((300, 4)).astype(np.float32)
+    y = (x[:, 0] + x[:, 1] > 0).astype(np.int64)
+    path = tmp_path / "mine.npz"
+    np.savez(path, x=x, y=y)
+    result = invoke(["search", "--dataset", path, *FAST, "--batch-size", "32", "-q"])
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 1
+
+
+def test_ctrl_c_saves_the_partial_result_to_the_json_path(tmp_path, monkeypatch):
+    interrupt_after(monkeypatch, 25)
+    out = tmp_path / "partial.json"
+    result = invoke(["search", *FAST, "--json", out])
+    assert result.exit_code == 130
+    assert "interrupted" in result.stderr and str(out) in result.stderr
+    assert "Traceback" not in result.output
+    saved = load_result(out)
+    assert saved.lrs.size == 25
+    assert saved.stop_reason.startswith("interrupted")
+
+
+def test_ctrl_c_without_json_saves_in_the_current_folder(tmp_path, monkeypatch):
+    interrupt_after(monkeypatch, 10)
+    monkeypatch.chdir(tmp_path)
+    result = invoke(["search", *FAST, "--quiet"])
+    assert result.exit_code == 130
+    written = list(tmp_path.glob("lrfinder-interrupted-*.json"))
+    assert len(written) == 1
+    assert written[0].name in result.stderr
+    assert load_result(written[0]).lrs.size > 0
+
+
+def test_ctrl_c_during_compare_exits_130(monkeypatch):
+    interrupt_after(monkeypatch, 10)
+    result = invoke(["compare", "--optimizer", "adam", *FAST])
+    assert result.exit_code == 130
+    assert result.stderr.splitlines() == ["lrfinder: interrupted; nothing was saved"]
+
+
+def interrupt_after(monkeypatch, calls: int) -> None:
+    """Press Ctrl-C during training step ``calls``."""
+    from lrfinder.network import TwoLayerNet
+
+    original = TwoLayerNet.loss_and_grads
+    count = {"n": 0}
+
+    def loss_and_grads(self, x, y):
+        count["n"] += 1
+        if count["n"] > calls:
+            raise KeyboardInterrupt
+        return original(self, x, y)
+
+    monkeypatch.setattr(TwoLayerNet, "loss_and_grads", loss_and_grads)
+
+
+def test_unexpected_errors_exit_1_with_one_line(monkeypatch):
+    import lrfinder.rangetest
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(lrfinder.rangetest, "find_lr", broken)
+    monkeypatch.delenv(cli.DEBUG_ENV, raising=False)
+    result = invoke(["search", *FAST])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"lrfinder: error: RuntimeError: boom (set {cli.DEBUG_ENV}=1 to see the traceback)"
+    ]
+    monkeypatch.setenv(cli.DEBUG_ENV, "1")
+    result = invoke(["search", *FAST])
+    assert isinstance(result.exception, RuntimeError)
+
+
+# --------------------------------------------------------------------------- analyze / plot
+
+
+def test_analyze_a_saved_json_matches_the_search(saved):
+    search_result, paths = saved
+    result = invoke(["analyze", paths["json"]])
+    assert result.exit_code == 0, result.output
+    assert "Suggestion" in result.stdout and "stop reason" in result.stdout
+    last = result.stdout.strip().splitlines()[-1]
+    assert last == search_result.stdout.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("method", [m.value for m in cli.Method])
+def test_analyze_quiet_with_each_method(saved, method):
+    _, paths = saved
+    result = invoke(["analyze", paths["json"], "--method", method, "-q"])
+    assert result.exit_code == 0, result.output
+    expected = load_result(paths["json"]).suggest(method).lr
+    line = result.stdout.strip()
+    if expected is None:
+        assert line.startswith("none: ")
+    else:
+        assert float(line) == pytest.approx(expected, rel=1e-5)
+
+
+def test_analyze_a_csv_from_another_framework(foreign_csv):
+    result = invoke(["analyze", foreign_csv])
+    assert result.exit_code == 0, result.output
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.startswith("suggested learning rate: ")
+    lr = float(invoke(["analyze", foreign_csv, "-q"]).stdout)
+    assert 1e-4 < lr < 1e-1  # the curve falls fastest at 1e-3 and blows up near 0.3
+
+
+def test_analyze_reports_no_suggestion_for_a_flat_curve(tmp_path):
+    path = tmp_path / "flat.csv"
+    path.write_text("\n".join(f"{lr!r},2.3" for lr in np.logspace(-5, 0, 50).tolist()) + "\n")
+    result = invoke(["analyze", path, "-q"])
+    assert result.exit_code == 0
+    assert result.stdout.startswith("none: ")
+
+
+@pytest.mark.parametrize("suffix", [".png", ".svg", ".pdf"])
+def test_plot_writes_a_valid_image(saved, tmp_path, suffix):
+    _, paths = saved
+    out = tmp_path / f"figure{suffix}"
+    result = invoke(["plot", paths["json"], "-o", out])
+    assert result.exit_code == 0, result.output
+    assert_image(out)
+
+
+def test_plot_accepts_a_foreign_csv(foreign_csv, tmp_path):
+    out = tmp_path / "curve.png"
+    result = invoke(["plot", foreign_csv, "--output", out, "--method", "valley"])
+    assert result.exit_code == 0, result.output
+    assert_image(out)
+
+
+# --------------------------------------------------------------------------- compare
+
+
+def test_compare_two_optimizers(tmp_path):
+    out, fig = tmp_path / "cmp.json", tmp_path / "cmp.svg"
+    args = ["compare", "--optimizer", "sgd", "--optimizer", "adam", "--epochs", "2"]
+    args += [*FAST, "--target", "0.5", "--json", out, "--plot", fig]
+    result = invoke(args)
+    assert result.exit_code == 0, result.output
+    for needle in ("sgd", "adam", "epoch 1", "epoch 2", "steps to 50%", "final acc"):
+        assert needle in result.stdout
+    assert "fastest to 50% validation accuracy" in result.stdout
+    assert_image(fig)
+    data = json.loads(out.read_text())
+    assert data["target"] == 0.5 and data["epochs"] == 2
+    assert [o["optimizer"] for o in data["optimizers"]] == ["sgd", "adam"]
+    for entry in data["optimizers"]:
+        assert entry["lr"] > 0
+        assert [e["epoch"] for e in entry["epochs"]] == [1, 2]
+        assert 0 <= entry["final_accuracy"] <= 1
+        assert entry["steps_to_target"] is None or entry["steps_to_target"] > 0
+
+
+def test_compare_quiet_one_line_per_optimizer():
+    args = ["compare", "--optimizer", "rmsprop", "--optimizer", "momentum", "--epochs", "1"]
+    result = invoke([*args, *FAST, "-q"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == ["rmsprop", "momentum"]
+    for line in lines:
+        name, lr, steps, accuracy = line.split()
+        assert float(lr) > 0 and 0 <= float(accuracy) <= 1
+
+
+def test_compare_library_uses_the_same_initial_weights():
+    from lrfinder.compare import compare_optimizers
+    from lrfinder.datasets import load_dataset
+    from lrfinder.schedules import LearningRateSearcher
+
+    data = load_dataset("digits")
+    schedule = LearningRateSearcher.exponential(1e-5, 10, 60)
+    one = compare_optimizers(data, ["adam"], n_hidden=16, epochs=1, schedule=schedule)
+    two = compare_optimizers(data, ["sgd", "adam"], n_hidden=16, epochs=1, schedule=schedule)
+    a, b = one.runs[0], two.runs[1]
+    assert a.lr == b.lr
+    np.testing.assert_array_equal(a.history.val_accuracy, b.history.val_accuracy)
+    # the history starts at step 0 (before training) and ends on the epoch boundary
+    assert a.history.steps[0] == 0 and a.epoch_steps[-1] == a.history.steps[-1]
+
+
+# --------------------------------------------------------------------------- real process
+
+
+def test_console_script_end_to_end(tmp_path):
+    exe = shutil.which("lrfinder")
+    if exe is None:
+        pytest.skip("the lrfinder console script is not installed")
+    env = {**os.environ, "COLUMNS": "120"}
+    env.pop(cli.DEBUG_ENV, None)
+    out = tmp_path / "run.json"
+    ok = subprocess.run(
+        [exe, "search", *FAST, "--json", str(out), "-q"], capture_output=True, text=True, env=env
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert math.isfinite(float(ok.stdout))
+    assert load_result(out).settings["optimizer"] == "sgd"
+    bad = subprocess.run(
+        [exe, "search", "--segments", "1e-4:x:10"], capture_output=True, text=True, env=env
+    )
+    assert bad.returncode == 2
+    assert bad.stdout == ""
+    assert bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+    assert bad.stderr.startswith("lrfinder: error: --segments: segment 1 '1e-4:x:10': STEP")
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def _bad_files(folder: Path) -> dict[str, Path]:
+    """Broken data and result files, written once per test into ``folder``."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((40, 3))
+    files = {}
+    files["corrupt.npz"] = folder / "corrupt.npz"
+    files["corrupt.npz"].write_bytes(b"PK\x03\x04 this is not a zip archive")
+    files["nan.csv"] = folder / "nan.csv"
+    rows = [f"{a},{b},{c},{i % 2}" for i, (a, b, c) in enumerate(x)]
+    rows[5] = "0.1,nan,0.3,1"
+    files["nan.csv"].write_text("\n".join(rows) + "\n")
+    files["mismatch.npz"] = folder / "mismatch.npz"
+    np.savez(files["mismatch.npz"], x=x, y=np.arange(39) % 2)
+    files["labels.npz"] = folder / "labels.npz"
+    np.savez(files["labels.npz"], x=x, y=np.array([0, 2, 5, 7] * 10))
+    files["corrupt.json"] = folder / "corrupt.json"
+    files["corrupt.json"].write_text('{"schema": 1, "lrs": [0.1, ')
+    files["wrong.json"] = folder / "wrong.json"
+    files["wrong.json"].write_text('{"schema": 1, "lrs": [0.1]}')
+    files["text.csv"] = folder / "text.csv"
+    files["text.csv"].write_text("lr,loss\n1e-4,2.3\n1e-3,two point one\n")
+    files["empty"] = folder / "empty"
+    files["empty"].mkdir()
+    return files
+
+
+#: (arguments, words the one-line message must contain). ``{name}`` is a file from
+#: :func:`_bad_files`; ``{tmp}`` is the test's temporary folder.
+BAD_INPUTS = [
+    # schedules
+    (["search", "--segments", ""], ["segment spec is empty"]),
+    (["search", "--segments", "1e-4:1e-4"], ["--segments", "START:STEP:ITERS[:END]"]),
+    (["search", "--segments", "1e-4:1e-4:10:1:5"], ["--segments", "START:STEP:ITERS[:END]"]),
+    (["search", "--segments", "abc:1e-4:10"], ["--segments", "START must be a number"]),
+    (["search", "--segments", "1e-4:1e-4:2.5"], ["--segments", "ITERS must be a whole number"]),
+    (["search", "--segments", "1e-4:1e-4:0"], ["--segments", "iterations must be"]),
+    (["search", "--segments", "1e-4:0:10"], ["--segments", "step must be a positive"]),
+    (["search", "--segments", "1e-2:1e-3:10:1e-3"], ["--segments", "end must be >= start"]),
+    (["search", "--segments", "1e-4:1e-4:10,,1e-3:1e-3:10"], ["--segments", "segment 2"]),
+    (["search", "--segments", "1e-4:1e-4:10", "--start", "1e-5"], ["--segments", "--start"]),
+    (["search", "--start", "-1"], ["--start", "> 0"]),
+    (["search", "--start", "0"], ["--start", "> 0"]),
+    (["search", "--end", "nan"], ["--end", "> 0"]),
+    (["search", "--start", "1e-2", "--end", "1e-3"], ["--start/--end", "end must be > start"]),
+    (["search", "--num", "1"], ["--num"]),
+    (["search", "--num", "many"], ["--num"]),
+    (["search", "--mode", "cosine"], ["--mode", "exp", "linear"]),
+    # model, optimizer and run control
+    (["search", "--optimizer", "nesterov"], ["--optimizer", "adam"]),
+    (["search", "--activation", "swish"], ["--activation", "relu"]),
+    (["search", "--hidden", "0"], ["--hidden"]),
+    (["search", "--batch-size", "0"], ["--batch-size"]),
+    (["search", "--repeats", "0"], ["--repeats"]),
+    (["search", "--stop-factor", "1"], ["--stop-factor", "> 1"]),
+    (["search", "--method", "median"], ["--method", "valley"]),
+    (["search", "--no-such-option"], ["--no-such-option"]),
+    # data
+    (["search", "--dataset", "imagenet"], ["--dataset", "unknown dataset", "digits"]),
+    (["search", "--dataset", "{tmp}/missing.npz"], ["--dataset", "does not exist"]),
+    (["search", "--dataset", "{corrupt.npz}"], ["--dataset", "not a readable .npz"]),
+    (["search", "--dataset", "{nan.csv}"], ["--dataset", "NaN"]),
+    (["search", "--dataset", "{mismatch.npz}"], ["--dataset", "40 rows", "39"]),
+    (["search", "--dataset", "{labels.npz}"], ["--dataset", "0..k-1"]),
+    (
+        ["search", "--dataset", "mnist", "--data-dir", "{empty}", "--no-download"],
+        ["--dataset", "mnist", "--data-dir"],
+    ),
+    (["search", "--n-samples", "0"], ["--n-samples"]),
+    # output paths, checked before any training
+    (["search", "--json", "{tmp}/no/such/folder/run.json"], ["--json", "does not exist"]),
+    (["search", "--csv", "{tmp}/no/such/folder/run.csv"], ["--csv", "does not exist"]),
+    (["search", "--plot", "{tmp}/curve.txt"], ["--plot", ".png"]),
+    (["search", "--json", "{empty}"], ["--json", "is a folder"]),
+    # analyze and plot
+    (["analyze", "{tmp}/missing.json"], ["missing.json", "does not exist"]),
+    (["analyze", "{corrupt.json}"], ["corrupt.json", "not valid JSON"]),
+    (["analyze", "{wrong.json}"], ["wrong.json", "losses"]),
+    (["analyze", "{text.csv}"], ["text.csv", "line 3", "lr,loss"]),
+    (["analyze"], ["RESULT"]),
+    (["analyze", "{text.csv}", "--method", "best"], ["--method"]),
+    (["plot", "{corrupt.json}", "-o", "{tmp}/fig.png"], ["corrupt.json"]),
+    (["plot", "{text.csv}", "-o", "{tmp}/no/such/fig.png"], ["--output", "does not exist"]),
+    (["plot", "{text.csv}", "-o", "{tmp}/fig.jpg"], ["--output", ".png"]),
+    (["plot", "{text.csv}"], ["--output"]),
+    # compare
+    (["compare", "--optimizer", "lbfgs"], ["--optimizer", "sgd"]),
+    (["compare", "--target", "1.5"], ["--target", "(0, 1]"]),
+    (["compare", "--epochs", "0"], ["--epochs"]),
+    (["compare", "--plot", "{tmp}/cmp.gif"], ["--plot", ".svg"]),
+    (["compare", "--dataset", "{labels.npz}"], ["--dataset", "0..k-1"]),
+]
+
+
+@pytest.mark.parametrize(("args", "needles"), BAD_INPUTS, ids=lambda v: " ".join(v)[:60])
+def test_bad_input_exits_2_with_one_line(args, needles, tmp_path, monkeypatch):
+    # mnist must not be found in a real cache or data folder, nor downloaded
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("LRFINDER_DATA", raising=False)
+    files = {"tmp": tmp_path, **_bad_files(tmp_path)}
+    filled = []
+    for arg in args:
+        for name, path in files.items():
+            arg = arg.replace("{" + name + "}", str(path))
+        filled.append(arg)
+    assert_bad_input(invoke(filled), *needles)
+
+
+def test_there_are_at_least_25_distinct_bad_inputs():
+    assert len({tuple(args) for args, _ in BAD_INPUTS}) >= 25
+
+
+def test_mnist_offline_without_files_is_bad_input_when_the_download_fails(tmp_path, monkeypatch):
+    from lrfinder import datasets
+
+    def offline(url, dest, sha256):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(datasets, "_fetch", offline)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("LRFINDER_DATA", raising=False)
+    result = invoke(["search", "--dataset", "mnist", "--data-dir", tmp_path / "mnist"])
+    assert_bad_input(result, "--dataset", "could not download mnist", "--data-dir")
