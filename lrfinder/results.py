@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -262,28 +263,88 @@ def load_result(path) -> RangeTestResult:
     return RangeTestResult.from_dict(data, source=f"result file {str(path)!r}")
 
 
+#: Header names understood in a CSV, for each column lrfinder reads.
+CSV_LR_NAMES = ("lr", "lrs", "learning_rate", "learning rate")
+CSV_LOSS_NAMES = ("loss", "losses")
+CSV_RUN_NAMES = ("run",)
+
+
+def _column(header: list[str], names: tuple[str, ...]) -> int | None:
+    for index, cell in enumerate(header):
+        if cell.lower() in names:
+            return index
+    return None
+
+
 def _curve_from_csv(text: str, source: str) -> RangeTestResult:
+    """Read ``lr,loss`` rows; with a header, the ``lr``/``loss`` (and ``run``) columns by name."""
     rows = [line.strip() for line in text.splitlines() if line.strip()]
-    lrs, losses = [], []
-    for number, line in enumerate(rows, start=1):
+    if not rows:
+        raise LRFinderError(f"{source} has no lr,loss rows")
+    first = [c.strip().strip('"') for c in rows[0].split(",")]
+    lr_col, loss_col, run_col = 0, 1, None
+    has_header = not all(_is_number(c) for c in first)
+    if has_header:
+        lr_col = _column(first, CSV_LR_NAMES)
+        loss_col = _column(first, CSV_LOSS_NAMES)
+        run_col = _column(first, CSV_RUN_NAMES)
+        if len(first) == 2 and lr_col is None and loss_col is None:
+            lr_col, loss_col = 0, 1  # any two-column header: lr then loss
+        if lr_col is None or loss_col is None:
+            raise LRFinderError(
+                f"{source} header {rows[0]!r} has no 'lr' and 'loss' columns; "
+                "name them so, or give two unlabelled columns lr,loss"
+            )
+        rows = rows[1:]
+    width = len(first)
+    runs: dict[float, tuple[list[float], list[float]]] = {}
+    for number, line in enumerate(rows, start=2 if has_header else 1):
         cells = [c.strip() for c in line.split(",")]
+        if len(cells) != width:
+            raise LRFinderError(
+                f"{source} line {number} has {len(cells)} columns, expected {width}; "
+                "each row must be lr,loss"
+            )
         try:
             values = [float(c) for c in cells]
         except ValueError:
-            if number == 1:  # a header such as "lr,loss"
-                continue
             raise LRFinderError(
-                f"{source} line {number} is not two numbers: {line!r}; each row must be lr,loss"
+                f"{source} line {number} is not all numbers: {line!r}; each row must be lr,loss"
             ) from None
-        if len(values) != 2:
-            raise LRFinderError(
-                f"{source} line {number} has {len(values)} columns; each row must be lr,loss"
-            )
-        lrs.append(values[0])
-        losses.append(values[1])
-    if not lrs:
+        run = values[run_col] if run_col is not None else 0.0
+        lrs, losses = runs.setdefault(run, ([], []))
+        lrs.append(values[lr_col])
+        losses.append(values[loss_col])
+    if not runs:
         raise LRFinderError(f"{source} has no lr,loss rows")
     try:
-        return RangeTestResult.from_curve(lrs, losses, settings={"source": source})
+        if len(runs) == 1:
+            lrs, losses = next(iter(runs.values()))
+            return RangeTestResult.from_curve(lrs, losses, settings={"source": source})
+        return _repeats_from_runs(list(runs.values()), source)
     except LRFinderError as err:
         raise LRFinderError(f"{source}: {err}") from None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _repeats_from_runs(runs: list[tuple[list[float], list[float]]], source: str):
+    """Rebuild a repeated test from per-run rows (the ``step,run,lr,loss`` CSV)."""
+    longest = max((np.asarray(lrs) for lrs, _ in runs), key=len)
+    run_losses = np.full((len(runs), longest.size), np.nan)
+    for index, (lrs, losses) in enumerate(runs):
+        if not np.array_equal(np.asarray(lrs), longest[: len(lrs)]):
+            raise LRFinderError("runs do not share one schedule; give one run per file")
+        run_losses[index, : len(losses)] = losses
+    base = RangeTestResult.from_curve(longest, run_losses[0])  # validates the rates
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns cannot occur
+        median = np.nanmedian(run_losses, axis=0)
+    reasons = ("imported curve",) * len(runs)
+    return RangeTestResult(base.lrs, median, run_losses, reasons[0], reasons, {"source": source})

@@ -338,6 +338,14 @@ def test_analyze_a_saved_json_matches_the_search(saved):
     assert last == search_result.stdout.strip().splitlines()[-1]
 
 
+def test_analyze_reads_the_csv_that_search_wrote(saved):
+    _, paths = saved
+    from_json = invoke(["analyze", paths["json"], "-q"])
+    from_csv = invoke(["analyze", paths["csv"], "-q"])
+    assert from_csv.exit_code == 0, from_csv.output
+    assert from_csv.stdout == from_json.stdout
+
+
 @pytest.mark.parametrize("method", [m.value for m in cli.Method])
 def test_analyze_quiet_with_each_method(saved, method):
     _, paths = saved

@@ -173,6 +173,18 @@ def test_json_round_trip_is_exact(digits, tmp_path):
     assert {"lrs", "losses", "run_losses", "stop_reason", "settings", "suggestion"} <= set(data)
 
 
+def test_load_result_reads_the_search_csv_with_runs(tmp_path):
+    path = tmp_path / "runs.csv"
+    path.write_text("step,run,lr,loss\n0,0,0.1,3\n1,0,0.2,2\n0,1,0.1,5\n1,1,0.2,4\n2,1,0.3,1\n")
+    result = load_result(path)
+    assert result.lrs.tolist() == [0.1, 0.2, 0.3]
+    assert result.n_runs == 2
+    assert result.losses.tolist() == [4.0, 3.0, 1.0]
+    headerless = tmp_path / "plain.csv"
+    headerless.write_text("0.1,3\n0.2,2\n")
+    assert load_result(headerless).losses.tolist() == [3.0, 2.0]
+
+
 def test_load_result_reads_a_plain_lr_loss_csv(tmp_path):
     path = tmp_path / "history.csv"
     path.write_text("lr,loss\n0.001,2.3\n0.01,2.0\n0.1,1.5\n")
@@ -189,8 +201,9 @@ def test_load_result_reads_a_plain_lr_loss_csv(tmp_path):
         ('{"schema": 1}', ".json", "has no 'lrs' field"),
         ('{"schema": 99}', ".json", "schema 99"),
         ("[1, 2]", ".json", "JSON object"),
-        ("lr,loss\n0.1,abc\n", ".csv", "line 2 is not two numbers"),
-        ("lr,loss\n0.1,1,2\n", ".csv", "has 3 columns; each row must be lr,loss"),
+        ("lr,loss\n0.1,abc\n", ".csv", "line 2 is not all numbers"),
+        ("lr,loss\n0.1,1,2\n", ".csv", "line 2 has 3 columns, expected 2"),
+        ("step,rate,value\n0,0.1,1\n", ".csv", "no 'lr' and 'loss' columns"),
         ("lr,loss\n-0.1,1\n", ".csv", "positive"),
         ("lr,loss\n", ".csv", "no lr,loss rows"),
     ],
@@ -257,3 +270,13 @@ def test_optimizer_instance_with_custom_hyperparameters_is_used(digits):
     b = find_lr(small_net(), digits, optimizer="adam", schedule=SHORT)
     assert a.settings["optimizer_hyperparameters"]["beta1"] == 0.5
     assert not np.array_equal(a.losses[:20], b.losses[:20])
+
+
+def test_public_names_all_resolve():
+    import lrfinder
+
+    for name in lrfinder.__all__:
+        assert getattr(lrfinder, name) is not None
+    assert set(lrfinder.__all__) == set(lrfinder._EXPORTS)
+    with pytest.raises(AttributeError):
+        lrfinder.not_a_name  # noqa: B018
