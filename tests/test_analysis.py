@@ -1,0 +1,341 @@
+"""The analyser on synthetic curves whose right answer is known."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from lrfinder.analysis import (
+    AUTO_MARGIN_DECADES,
+    METHODS,
+    Curve,
+    Suggestion,
+    analyse_curve,
+    suggest,
+)
+from lrfinder.errors import LRFinderError
+
+#: The synthetic descent is a logistic step in log10(lr) centred here ...
+CENTRE = -3.0
+#: ... and the loss blows up from about here (its minimum lies ~0.5 decade below).
+BLOW_UP = -0.5
+
+
+def descent(n=300, lo=1e-6, hi=10.0, noise=0.0, seed=0, start=2.3, floor=0.3):
+    """A smooth descent from ``start`` to ``floor`` then an exponential blow-up."""
+    lrs = np.logspace(math.log10(lo), math.log10(hi), n)
+    x = np.log10(lrs)
+    loss = floor + (start - floor) / (1 + np.exp((x - CENTRE) / 0.4))
+    loss = loss + 0.5 * np.exp((x - BLOW_UP) / 0.15)
+    loss = loss + noise * np.random.default_rng(seed).standard_normal(n)
+    return lrs, loss
+
+
+def log_lr(s: Suggestion) -> float:
+    assert s.lr is not None, s.reason
+    return math.log10(s.lr)
+
+
+@dataclass(frozen=True)
+class FakeResult:
+    """Anything with the fields of RangeTestResult is accepted."""
+
+    lrs: np.ndarray
+    losses: np.ndarray
+    run_losses: np.ndarray
+    val_steps: np.ndarray | None = None
+    val_losses: np.ndarray | None = None
+
+
+# ----------------------------------------------------------------------- clean descent
+
+
+@pytest.fixture(scope="module")
+def clean():
+    return {m: suggest(descent(), m) for m in METHODS}
+
+
+def test_clean_landmarks_are_where_the_curve_put_them(clean):
+    marks = clean["auto"].landmarks
+    assert math.log10(marks.steepest) == pytest.approx(CENTRE, abs=0.1)
+    assert -1.5 < math.log10(marks.minimum) < BLOW_UP
+    assert math.log10(marks.fall_start) < math.log10(marks.steepest)
+    assert math.log10(marks.minimum) < math.log10(marks.divergence) <= 0.5
+
+
+def test_each_method_on_a_clean_descent(clean):
+    marks = clean["auto"].landmarks
+    steep, low = math.log10(marks.steepest), math.log10(marks.minimum)
+    assert log_lr(clean["steepest"]) == pytest.approx(steep)
+    assert log_lr(clean["minimum"]) == pytest.approx(low - 1)
+    # auto lies between the steepest point and the minimum, clear of the minimum
+    assert steep <= log_lr(clean["auto"]) <= low - AUTO_MARGIN_DECADES + 1e-9
+    # fastai's valley is somewhere inside the descent
+    assert math.log10(marks.fall_start) <= log_lr(clean["valley"]) <= low
+
+
+def test_band_and_schedules_are_consistent(clean):
+    s = clean["auto"]
+    low, high = s.band
+    assert low <= s.lr <= high < s.landmarks.minimum
+    assert s.base_lr < s.max_lr
+    assert s.max_lr == pytest.approx(high)
+    assert s.max_lr <= s.one_cycle_max_lr < s.landmarks.minimum
+    assert "fastest" in s.reason and "lowest" in s.reason
+
+
+def test_centred_smoothing_has_no_lag():
+    # a bowl whose minimum is at 1e-2: a causal EMA would put it at higher lr
+    lrs = np.logspace(-5, 1, 301)
+    x = np.log10(lrs)
+    curve = analyse_curve(lrs, 1 + (x + 2) ** 2)
+    assert math.log10(curve.lrs[np.argmin(curve.smooth)]) == pytest.approx(-2, abs=0.03)
+    i = np.searchsorted(x, -3.5)
+    assert curve.slope[i] == pytest.approx(2 * (x[i] + 2), rel=1e-6)
+
+
+def test_curve_is_per_rate_and_increasing():
+    lrs, loss = descent(n=50)
+    c = analyse_curve(lrs[::-1], loss[::-1])
+    assert isinstance(c, Curve)
+    assert np.all(np.diff(c.lrs) > 0)
+    for name in ("lrs", "raw", "smooth", "slope"):
+        assert getattr(c, name).dtype == np.float64
+        assert getattr(c, name).shape == (50,)
+    np.testing.assert_array_equal(c.raw, loss)
+
+
+# ------------------------------------------------------------------- noise and spikes
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_heavy_noise_moves_the_answer_little(clean, seed):
+    # noise of a quarter of the total drop on every point
+    noisy = descent(noise=0.5, seed=seed)
+    for method in ("auto", "minimum"):
+        assert log_lr(suggest(noisy, method)) == pytest.approx(log_lr(clean[method]), abs=0.5)
+    assert log_lr(suggest(noisy, "steepest")) == pytest.approx(CENTRE, abs=0.75)
+
+
+@pytest.mark.parametrize("where", [-4.0, CENTRE, -2.0, -1.2])
+def test_a_single_spike_does_not_move_the_answer(clean, where):
+    for sign in (1, -1):
+        lrs, loss = descent()
+        i = int(np.searchsorted(np.log10(lrs), where))
+        loss[i] += sign * 50.0
+        for method in METHODS:
+            spiked = log_lr(suggest((lrs, loss), method))
+            assert spiked == pytest.approx(log_lr(clean[method]), abs=0.05), (method, sign)
+
+
+def test_many_spikes_on_a_noisy_curve(clean):
+    lrs, loss = descent(noise=0.1, seed=3)
+    rng = np.random.default_rng(4)
+    loss[rng.choice(np.flatnonzero(lrs < 0.1), 8, replace=False)] += 20.0
+    assert log_lr(suggest((lrs, loss))) == pytest.approx(log_lr(clean["auto"]), abs=0.3)
+
+
+# -------------------------------------------------------------- curves without an answer
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("noise", [0.0, 1e-3, 0.1])
+def test_flat_curve_gives_none_with_a_reason(method, noise):
+    lrs = np.logspace(-6, 1, 300)
+    loss = 2.3 + noise * np.random.default_rng(0).standard_normal(lrs.size)
+    s = suggest((lrs, loss), method)
+    assert s.lr is None and s.band is None and s.max_lr is None
+    assert "flat" in s.reason
+    assert s.method == method
+
+
+def test_pure_noise_is_flat_for_many_seeds():
+    lrs = np.logspace(-6, 1, 200)
+    for seed in range(30):
+        loss = 1.0 + 0.2 * np.random.default_rng(seed).standard_normal(lrs.size)
+        assert suggest((lrs, loss)).lr is None, seed
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_immediate_divergence_gives_none(method):
+    lrs = np.logspace(-1, 2, 200)
+    loss = 2.3 * np.exp(np.log10(lrs) + 1)
+    loss[150:] = np.inf
+    s = suggest((lrs, loss), method)
+    assert s.lr is None
+    assert "rises from the first steps" in s.reason and "lower rate" in s.reason
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 5, 9])
+def test_too_short_gives_none(n):
+    lrs, loss = descent(n=n) if n else (np.array([]), np.array([]))
+    s = suggest((lrs, loss))
+    assert s.lr is None and "too short" in s.reason
+    assert len(analyse_curve(lrs, loss)) == n
+
+
+def test_all_nan_gives_none():
+    lrs = np.logspace(-5, 0, 100)
+    s = suggest((lrs, np.full(100, np.nan)))
+    assert s.lr is None and "too short" in s.reason and "not finite" in s.reason
+    assert s.landmarks.divergence == pytest.approx(1e-5)
+
+
+# ---------------------------------------------------------------- awkward but readable
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nan_tail_is_cut_off(clean, bad):
+    lrs, loss = descent()
+    first = int(np.searchsorted(np.log10(lrs), 0.0))
+    loss[first:] = bad
+    for method in METHODS:
+        assert log_lr(suggest((lrs, loss), method)) == pytest.approx(log_lr(clean[method]), abs=0.1)
+    s = suggest((lrs, loss))
+    assert s.landmarks.divergence <= lrs[first]
+    assert len(analyse_curve(lrs, loss)) == first
+
+
+@pytest.mark.parametrize(("offset", "scale"), [(-10.0, 1.0), (-1e4, 1.0), (0.0, 1e-4), (0, 1e4)])
+def test_negative_and_rescaled_losses_give_the_same_answer(clean, offset, scale):
+    lrs, loss = descent(noise=0.05, seed=1)
+    reference = suggest((lrs, loss))
+    moved = suggest((lrs, offset + scale * loss))
+    assert log_lr(moved) == pytest.approx(log_lr(reference), abs=1e-6)
+
+
+def test_still_falling_at_the_end_says_so():
+    lrs, loss = descent(hi=1e-2)
+    s = suggest((lrs, loss))
+    assert s.lr is not None and "still falling" in s.reason
+
+
+def piecewise(noise=0.0, seed=0, hold=10):
+    """Looper-style schedule: 1x..9x each decade, each rate held ``hold`` steps."""
+    rates = np.concatenate([d * np.arange(1, 10) for d in 10.0 ** np.arange(-6, 1)])
+    lrs = np.repeat(rates, hold)
+    x = np.log10(lrs)
+    loss = 0.3 + 2.0 / (1 + np.exp((x - CENTRE) / 0.4)) + 0.5 * np.exp((x - BLOW_UP) / 0.15)
+    return lrs, loss + noise * np.random.default_rng(seed).standard_normal(lrs.size)
+
+
+def test_piecewise_schedule_aggregates_per_rate(clean):
+    lrs, loss = piecewise()
+    c = analyse_curve(lrs, loss)
+    assert c.lrs.size == 63
+    np.testing.assert_allclose(c.raw, loss[::10])
+    # 1x, 2x, ... 9x leaves a gap of log10(2) = 0.3 decade after each power of ten,
+    # and the blow-up is sharp on such a grid: answers are known to a grid step or two
+    assert log_lr(suggest((lrs, loss), "steepest")) == pytest.approx(CENTRE, abs=0.35)
+    assert log_lr(suggest((lrs, loss))) == pytest.approx(log_lr(clean["auto"]), abs=0.5)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_noisy_piecewise_with_spikes(clean, seed):
+    lrs, loss = piecewise(noise=0.5, seed=seed)
+    loss[np.random.default_rng(seed).choice(lrs.size, 10, replace=False)] *= 30
+    assert log_lr(suggest((lrs, loss))) == pytest.approx(log_lr(clean["auto"]), abs=0.5)
+
+
+# -------------------------------------------------------------- results, runs, validation
+
+
+def test_result_with_repeats_reports_each_run_and_the_spread():
+    lrs, _ = descent()
+    runs = np.stack([descent(noise=0.2, seed=s)[1] for s in range(3)])
+    runs[2] = 2.3  # one run that learned nothing
+    runs[1, 250:] = np.nan  # one that stopped early
+    result = FakeResult(lrs, np.nanmedian(runs, axis=0), runs)
+    s = suggest(result)
+    assert len(s.run_lrs) == 3 and s.run_lrs[2] is None
+    assert all(r is not None for r in s.run_lrs[:2])
+    expected = abs(math.log10(s.run_lrs[0]) - math.log10(s.run_lrs[1]))
+    assert s.spread_decades == pytest.approx(expected)
+    one = suggest(FakeResult(lrs, runs[0], runs[:1]))
+    assert one.run_lrs == () and one.spread_decades is None
+
+
+def test_validation_curve_is_read_when_present():
+    lrs, loss = descent()
+    steps = np.arange(0, lrs.size, 3)
+    flat_train = np.full(lrs.size, 2.3)
+    result = FakeResult(lrs, flat_train, flat_train[None], steps, loss[steps][None])
+    s = suggest(result)
+    assert s.lr is not None
+    assert log_lr(s) == pytest.approx(log_lr(suggest((lrs[steps], loss[steps]))))
+    assert suggest(result, use_validation=False).lr is None
+
+
+def test_suggestion_round_trips_through_json():
+    lrs, _ = descent()
+    runs = np.stack([descent(noise=0.2, seed=s)[1] for s in range(3)])
+    for s in (suggest(FakeResult(lrs, runs[0], runs)), suggest((lrs, np.ones_like(lrs)))):
+        assert Suggestion.from_dict(json.loads(json.dumps(s.to_dict()))) == s
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+def test_unknown_method_lists_the_methods():
+    with pytest.raises(LRFinderError, match="auto, steepest, minimum, valley"):
+        suggest(descent(), "fastest")
+
+
+@pytest.mark.parametrize(
+    ("lrs", "losses", "match"),
+    [
+        (np.ones(5), np.ones(4), "same length"),
+        (np.ones((2, 5)), np.ones((2, 5)), "1-D"),
+        (np.array([1e-3, -1e-2, 1e-1]), np.ones(3), "positive"),
+        (np.array([1e-3, np.nan, 1e-1]), np.ones(3), "positive"),
+    ],
+)
+def test_malformed_arrays_are_refused(lrs, losses, match):
+    with pytest.raises(LRFinderError, match=match):
+        suggest((lrs, losses))
+    with pytest.raises(LRFinderError, match=match):
+        analyse_curve(lrs, losses)
+
+
+@pytest.mark.parametrize("window", [0, -1, np.nan, "wide"])
+def test_bad_window_is_refused(window):
+    with pytest.raises(LRFinderError, match="window"):
+        suggest(descent(), window=window)
+
+
+def test_not_a_result_is_refused():
+    with pytest.raises(LRFinderError, match="RangeTestResult"):
+        suggest(42)
+
+
+# ------------------------------------------------------- a user model: least squares
+
+
+class LeastSquares:
+    """``0.5 * mean((x @ w - y)^2)`` through the model protocol."""
+
+    def __init__(self, d: int):
+        self.params = {"w": np.zeros(d)}
+
+    def loss_and_grads(self, x, y):
+        r = x @ self.params["w"] - y
+        return 0.5 * float(np.mean(r * r)), {"w": x.T @ r / len(y)}
+
+
+@pytest.mark.parametrize("batch_size", [64, 1024])
+def test_sgd_on_least_squares_suggests_well_inside_the_stability_limit(batch_size):
+    from lrfinder.rangetest import find_lr
+
+    rng = np.random.default_rng(0)
+    n, d = 1024, 10
+    x = rng.standard_normal((n, d)) * np.linspace(0.5, 3.0, d)
+    y = x @ rng.standard_normal(d) + 0.1 * rng.standard_normal(n)
+    limit = 2.0 / np.linalg.eigvalsh(x.T @ x / n).max()  # SGD diverges above 2/L
+    result = find_lr(LeastSquares(d), (x, y), optimizer="sgd", batch_size=batch_size, seed=0)
+    s = suggest(result)
+    assert limit / 100 < s.lr < limit / 2, (s.lr, limit)
+    assert s.band[1] < limit
