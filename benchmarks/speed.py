@@ -166,7 +166,7 @@ def main() -> int:
     contenders = {"lrfinder": time_lrfinder(data)}
     contenders.update(torch_contenders(data, args.threads))
     times: dict[str, list[float]] = {name: [] for name in contenders}
-    for name, run in contenders.items():  # warm up
+    for run in contenders.values():  # warm up
         run()
     for _ in range(args.rounds):
         for name, run in contenders.items():

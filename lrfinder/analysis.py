@@ -49,10 +49,20 @@ Refusing to answer.
 
 The ``auto`` rule
 -----------------
-The steepest descent marks the rates that learn fastest; the minimum of the
-smoothed loss marks the edge of stability, beyond which the loss turns up. The
-``auto`` rule takes the geometric middle of the two (the middle in
-``log10(lr)``), kept at least :data:`AUTO_MARGIN_DECADES` below the minimum.
+The steepest descent marks the rates that learn fastest; past the minimum of
+the smoothed loss a step no longer lowers the loss. Between the two the curve
+flattens into its bottom, and where exactly the lowest point of a flat bottom
+falls is decided by noise. ``auto`` therefore takes the *edge* of the bottom:
+the lowest rate at which the smoothed loss has come as close to its minimum as
+can matter, within :data:`EDGE_NOISE_SIGMAS` standard deviations of its noise
+(closer cannot be told apart) or within :data:`EDGE_DROP_FRACTION` of its total
+drop (closer is not worth the risk), whichever is wider. Both thresholds are
+in the curve's own units, so no constant depends on the scale of a dataset's
+loss, and no fixed factor such as "minimum / 10" is involved. On a sharp
+V-shaped curve the edge is next to the minimum; on a curve that levels off
+long before it turns up (plain SGD on least squares, where a range test keeps
+inching down past the stability limit 2/L before the blow-up shows) it is
+where the levelling starts, well inside the limit.
 See :func:`suggest` and ``benchmarks/quality.py`` for how it was validated.
 """
 
@@ -145,12 +155,14 @@ BAND_SLOPE_FRACTION = 0.5
 #: The ``minimum`` method divides the rate at the minimum by this factor.
 MINIMUM_DIVISOR = 10.0
 
-#: ``auto`` stays at least this many decades below the minimum (a factor ~2).
-AUTO_MARGIN_DECADES = 1.0 / 3.0
+#: ``auto`` takes the lowest rate whose smoothed loss is within this many
+#: standard deviations of the smoothed curve's noise of the minimum: closer
+#: than that, a rate cannot be told apart from the minimum ...
+EDGE_NOISE_SIGMAS = 3.0
 
-#: Position of ``auto`` between the steepest point (0) and the minimum (1),
-#: measured in log10(lr). One half is the geometric middle.
-AUTO_POSITION = 0.5
+#: ... or within this fraction of the total drop, whichever is wider: once 95%
+#: of the descent is done, the rest is not worth edging towards the cliff for.
+EDGE_DROP_FRACTION = 0.05
 
 #: Smith (2017), section 3.3: ``base_lr`` is a third to a quarter of ``max_lr``.
 CYCLIC_RATIO = 4.0
@@ -524,6 +536,7 @@ class _Reading:
     problem: str | None  # why no rate can be suggested, or None
     i_min: int = 0
     i_steep: int = 0
+    i_edge: int = 0  # the edge of the curve's bottom, what ``auto`` suggests
     band: tuple[int, int] = (0, 0)
     still_falling: bool = False
 
@@ -581,6 +594,8 @@ def _read(lrs, losses, window: float) -> _Reading:
 
     i_steep = int(np.argmin(d[: i_min + 1]))
     steepest = float(d[i_steep])
+    bottom = s[i_min] + max(EDGE_NOISE_SIGMAS * sigma * sm.noise_gain, EDGE_DROP_FRACTION * drop)
+    i_edge = max(int(np.argmax(s[: i_min + 1] <= bottom)), i_steep)
     j = i_steep
     while j > 0 and d[j - 1] < FALL_START_SLOPE_FRACTION * steepest:
         j -= 1
@@ -602,6 +617,7 @@ def _read(lrs, losses, window: float) -> _Reading:
         None,
         i_min=i_min,
         i_steep=i_steep,
+        i_edge=i_edge,
         band=(lo, hi),
         still_falling=not diverges and i_min >= n - 1 - sm.window_points // 2,
     )
@@ -637,10 +653,8 @@ def _valley_index(y: np.ndarray) -> int:
     return min(start + int(section) + int(section / 2), n - 1)
 
 
-def _auto_lr(lr_steep: float, lr_min: float) -> float:
-    log_steep, log_min = math.log10(lr_steep), math.log10(lr_min)
-    log_lr = log_steep + AUTO_POSITION * (log_min - log_steep)
-    return 10.0 ** min(log_lr, log_min - AUTO_MARGIN_DECADES)
+def _auto_lr(reading: _Reading) -> float:
+    return float(reading.smoothed.curve.lrs[reading.i_edge])
 
 
 def _choose(reading: _Reading, method: str) -> tuple[float, str]:
@@ -662,11 +676,11 @@ def _choose(reading: _Reading, method: str) -> tuple[float, str]:
             "halfway along the longest stretch of falling smoothed loss "
             f"(fastai's valley rule), at lr = {_fmt(float(c.lrs[i]))}"
         )
-    lr = _auto_lr(marks.steepest, marks.minimum)
+    lr = _auto_lr(reading)
     return lr, (
         f"the smoothed loss falls fastest at lr = {_fmt(marks.steepest)} and is lowest at "
-        f"lr = {_fmt(marks.minimum)}; {_fmt(lr)} lies between them in log10(lr), at least "
-        f"{AUTO_MARGIN_DECADES:.2g} decade below the minimum"
+        f"lr = {_fmt(marks.minimum)}; from lr = {_fmt(lr)} on it is as good as that "
+        "minimum (within its noise or 5% of the drop), so larger rates only add risk"
     )
 
 
@@ -677,7 +691,7 @@ def _suggest_one(lrs, losses, method: str, window: float) -> Suggestion:
     c = reading.smoothed.curve
     marks = reading.landmarks
     lr, reason = _choose(reading, method)
-    ceiling = _auto_lr(marks.steepest, marks.minimum)
+    ceiling = _auto_lr(reading)
     lo, hi = reading.band
     band_low = float(c.lrs[lo])
     band_high = max(min(float(c.lrs[hi]), ceiling), band_low)
@@ -766,8 +780,9 @@ def suggest(
         ``log10(lr)``. ``"minimum"``: the rate at the minimum of the smoothed
         loss divided by :data:`MINIMUM_DIVISOR`. ``"valley"``: fastai's rule,
         halfway along the longest stretch of falling loss. ``"auto"``
-        (default): the geometric middle of the steepest point and the minimum,
-        at least :data:`AUTO_MARGIN_DECADES` below the minimum.
+        (default): the lowest rate at which the smoothed loss is within
+        :data:`EDGE_NOISE_SIGMAS` noise standard deviations, or
+        :data:`EDGE_DROP_FRACTION` of the total drop, of its minimum.
     window : float, optional
         Smoothing window in decades of lr (default
         :data:`DEFAULT_WINDOW_DECADES`); see :func:`analyse_curve`.

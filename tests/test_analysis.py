@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from lrfinder.analysis import (
-    AUTO_MARGIN_DECADES,
     METHODS,
     Curve,
     Suggestion,
@@ -72,8 +71,8 @@ def test_each_method_on_a_clean_descent(clean):
     steep, low = math.log10(marks.steepest), math.log10(marks.minimum)
     assert log_lr(clean["steepest"]) == pytest.approx(steep)
     assert log_lr(clean["minimum"]) == pytest.approx(low - 1)
-    # auto lies between the steepest point and the minimum, clear of the minimum
-    assert steep <= log_lr(clean["auto"]) <= low - AUTO_MARGIN_DECADES + 1e-9
+    # auto: the edge of the bottom, past the steepest point and not past the minimum
+    assert steep < log_lr(clean["auto"]) <= low
     # fastai's valley is somewhere inside the descent
     assert math.log10(marks.fall_start) <= log_lr(clean["valley"]) <= low
 
@@ -116,8 +115,10 @@ def test_curve_is_per_rate_and_increasing():
 def test_heavy_noise_moves_the_answer_little(clean, seed):
     # noise of a quarter of the total drop on every point
     noisy = descent(noise=0.5, seed=seed)
-    for method in ("auto", "minimum"):
-        assert log_lr(suggest(noisy, method)) == pytest.approx(log_lr(clean[method]), abs=0.5)
+    assert log_lr(suggest(noisy, "minimum")) == pytest.approx(log_lr(clean["minimum"]), abs=0.5)
+    # auto's edge is measured in noise units: heavy noise makes it more cautious, never bolder
+    shift = log_lr(suggest(noisy, "auto")) - log_lr(clean["auto"])
+    assert -0.75 <= shift <= 0.25
     assert log_lr(suggest(noisy, "steepest")) == pytest.approx(CENTRE, abs=0.75)
 
 
@@ -212,6 +213,7 @@ def test_still_falling_at_the_end_says_so():
     lrs, loss = descent(hi=1e-2)
     s = suggest((lrs, loss))
     assert s.lr is not None and "still falling" in s.reason
+    assert s.landmarks.steepest <= s.lr <= s.landmarks.minimum
 
 
 def piecewise(noise=0.0, seed=0, hold=10):
@@ -238,7 +240,9 @@ def test_piecewise_schedule_aggregates_per_rate(clean):
 def test_noisy_piecewise_with_spikes(clean, seed):
     lrs, loss = piecewise(noise=0.5, seed=seed)
     loss[np.random.default_rng(seed).choice(lrs.size, 10, replace=False)] *= 30
-    assert log_lr(suggest((lrs, loss))) == pytest.approx(log_lr(clean["auto"]), abs=0.5)
+    # against the same schedule without noise: the grid is coarse near the blow-up
+    shift = log_lr(suggest((lrs, loss))) - log_lr(suggest(piecewise()))
+    assert -0.75 <= shift <= 0.5
 
 
 # -------------------------------------------------------------- results, runs, validation
