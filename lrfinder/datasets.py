@@ -208,8 +208,7 @@ def _check_finite(arr: np.ndarray, name: str, what: str) -> None:
             f"{int(m.sum())} {kind}" for m, kind in ((nan, "NaN"), (inf, "inf")) if m.any()
         )
         raise LRFinderError(
-            f"{name}: {what} has {counts} values in {_where(nan | inf)}; "
-            "drop or impute those rows"
+            f"{name}: {what} has {counts} values in {_where(nan | inf)}; drop or impute those rows"
         )
 
 

@@ -352,7 +352,11 @@ def test_offline_message(isolated, monkeypatch):
     with pytest.raises(LRFinderError) as excinfo:
         load_dataset("fashion-mnist")
     assert_one_line_error(
-        excinfo, "offline", *MNIST_NAMES, str(isolated / "fashion-mnist"), "--data-dir",
+        excinfo,
+        "offline",
+        *MNIST_NAMES,
+        str(isolated / "fashion-mnist"),
+        "--data-dir",
         "LRFINDER_DATA",
     )
     assert list((isolated / "fashion-mnist").iterdir()) == []
@@ -458,10 +462,16 @@ X4 = np.arange(8.0).reshape(4, 2)
         ("d.npz", lambda p: _save(p, x=X4, y=np.array(["a", "b", "a", "b"])), ["numeric"]),
         ("d.npz", lambda p: _save(p, x=X4, y=[0, 1, 0]), ["4 rows", "3"]),
         ("d.npz", lambda p: _save(p, x=np.array([[1], [None]]), y=[0, 1]), ["cannot be read"]),
-        ("d.npz", lambda p: _save(p, x=X4, y=[0, 1, 0, 1], x_test=X4[:, :1], y_test=[0, 1, 0, 1]),
-         ["x_test", "features"]),
-        ("d.npz", lambda p: _save(p, x=X4, y=[0, 1, 0, 1], x_test=X4, y_test=[0, 1, 2, 0]),
-         ["y_test", "label 2"]),
+        (
+            "d.npz",
+            lambda p: _save(p, x=X4, y=[0, 1, 0, 1], x_test=X4[:, :1], y_test=[0, 1, 0, 1]),
+            ["x_test", "features"],
+        ),
+        (
+            "d.npz",
+            lambda p: _save(p, x=X4, y=[0, 1, 0, 1], x_test=X4, y_test=[0, 1, 2, 0]),
+            ["y_test", "label 2"],
+        ),
         ("d.csv", lambda p: p.write_text(""), ["empty"]),
         ("d.csv", lambda p: p.write_text("a,b,c\n"), ["no data rows"]),
         ("d.csv", lambda p: p.write_text("1,2,0\n3,x,1\n"), ["not a numeric CSV", "'x'"]),

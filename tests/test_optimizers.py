@@ -131,9 +131,7 @@ def test_sgd_by_hand():
 
 def test_momentum_by_hand():
     # v1 = 2, w = 1 - 0.1*2 = 0.8; v2 = 0.9*2 + 1 = 2.8, w = 0.8 - 0.28 = 0.52
-    assert one_param_steps(get_optimizer("momentum"), [2.0, 1.0], 0.1) == pytest.approx(
-        [0.8, 0.52]
-    )
+    assert one_param_steps(get_optimizer("momentum"), [2.0, 1.0], 0.1) == pytest.approx([0.8, 0.52])
 
 
 def test_adagrad_by_hand():
