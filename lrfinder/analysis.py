@@ -187,8 +187,9 @@ class Landmarks:
         Where the smoothed loss is lowest.
     divergence : float or None
         Where the loss, past its minimum, has risen again by
-        :data:`DIVERGENCE_RISE_FRACTION` of its drop, or the first non-finite
-        loss. ``None`` when the test ended before that.
+        :data:`DIVERGENCE_RISE_FRACTION` of its drop (and by more than its
+        noise), or the first non-finite loss. ``None`` when the test ended
+        before that.
     """
 
     fall_start: float | None = None
@@ -575,14 +576,23 @@ def _read(lrs, losses, window: float) -> _Reading:
 
     rise = float(np.max(s[i_min:])) - float(s[i_min])
     diverges = sm.nonfinite_lr is not None or rise > tolerance
-    divergence = _divergence(c, i_min, drop, sm.nonfinite_lr)
+    divergence = _divergence(c, i_min, max(DIVERGENCE_RISE_FRACTION * drop, tolerance))
+    if divergence is None:
+        divergence = sm.nonfinite_lr
     early = i_min < sm.window_points // 2
     if drop <= tolerance or early:
         minimum = float(c.lrs[i_min])
-        if diverges:
+        if early and diverges:
             problem = (
                 f"the loss rises from the first steps (lowest at lr = {_fmt(minimum)}, "
                 f"the start of the range); start the test at a lower rate"
+            )
+        elif diverges:
+            problem = (
+                f"the loss did not fall measurably (by {drop:.3g}, within its noise of "
+                f"{tolerance:.3g}) before it turned up at lr = {_fmt(divergence)}: the test "
+                "saw no learning; train longer per rate (more steps, or segments with more "
+                "iterations) or use a larger batch"
             )
         else:
             problem = (
@@ -623,12 +633,10 @@ def _read(lrs, losses, window: float) -> _Reading:
     )
 
 
-def _divergence(c: Curve, i_min: int, drop: float, nonfinite_lr: float | None) -> float | None:
-    s = c.smooth
-    above = np.flatnonzero(s[i_min:] > s[i_min] + DIVERGENCE_RISE_FRACTION * max(drop, 0.0))
-    if drop > 0 and above.size:
-        return float(c.lrs[i_min + above[0]])
-    return nonfinite_lr
+def _divergence(c: Curve, i_min: int, rise: float) -> float | None:
+    """The first rate past the minimum where the smoothed loss is ``rise`` above it."""
+    above = np.flatnonzero(c.smooth[i_min:] > c.smooth[i_min] + rise)
+    return float(c.lrs[i_min + above[0]]) if above.size else None
 
 
 # --------------------------------------------------------------------------- methods

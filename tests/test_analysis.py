@@ -343,3 +343,22 @@ def test_sgd_on_least_squares_suggests_well_inside_the_stability_limit(batch_siz
     s = suggest(result)
     assert limit / 100 < s.lr < limit / 2, (s.lr, limit)
     assert s.band[1] < limit
+
+
+def test_flat_then_rising_says_no_learning_was_seen_and_where_it_turned_up():
+    lrs = np.logspace(-7, 1, 200)
+    x = np.log10(lrs)
+    noise = 0.05 * np.random.default_rng(0).standard_normal(lrs.size)
+    loss = 0.7 + noise + np.where(x > -0.5, 3.0 * (x + 0.5), 0.0)
+    s = suggest((lrs, loss))
+    assert s.lr is None
+    assert "did not fall measurably" in s.reason and "first steps" not in s.reason
+    assert -0.5 <= math.log10(s.landmarks.divergence) <= 0.0
+
+
+def test_a_flat_noisy_curve_has_no_divergence_landmark():
+    lrs = np.logspace(-7, 1, 200)
+    loss = 0.7 + 0.05 * np.random.default_rng(1).standard_normal(lrs.size)
+    s = suggest((lrs, loss))
+    assert s.lr is None and "flat" in s.reason
+    assert s.landmarks.divergence is None
