@@ -79,6 +79,7 @@ from lrfinder.errors import LRFinderError
 
 __all__ = [
     "METHODS",
+    "STATUSES",
     "Curve",
     "Landmarks",
     "Suggestion",
@@ -88,6 +89,9 @@ __all__ = [
 
 #: Names accepted by :func:`suggest`; ``"auto"`` is the default.
 METHODS = ("auto", "steepest", "minimum", "valley")
+
+#: :attr:`Suggestion.status` values: found, or why there is no answer.
+STATUSES = ("ok", "too_short", "flat", "no_learning", "rises_at_start")
 
 #: Width of the centred smoothing window, in decades of learning rate.
 #: Half a decade averages over enough steps to tame minibatch noise on a typical
@@ -247,6 +251,10 @@ class Suggestion:
         Peak rate for a 1cycle schedule (Smith, 2018).
     run_lrs : tuple of (float or None)
         The same method applied to each repeat's curve (empty for one run).
+    status : str
+        ``"ok"`` when ``lr`` was found, else why not, in one word: one of
+        :data:`STATUSES`. ``"flat"`` and ``"no_learning"`` mean the test saw no
+        learning, which a longer test may fix.
     spread_decades : float or None
         ``max - min`` of ``log10`` of the non-``None`` ``run_lrs``; ``None``
         with fewer than two.
@@ -262,6 +270,7 @@ class Suggestion:
     one_cycle_max_lr: float | None = None
     run_lrs: tuple[float | None, ...] = ()
     spread_decades: float | None = None
+    status: str = "ok"
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-friendly dict (floats, ``None``, lists, strings)."""
@@ -281,6 +290,7 @@ class Suggestion:
             "one_cycle_max_lr": self.one_cycle_max_lr,
             "run_lrs": list(self.run_lrs),
             "spread_decades": self.spread_decades,
+            "status": self.status,
         }
 
     @classmethod
@@ -301,6 +311,7 @@ class Suggestion:
                 one_cycle_max_lr=_opt_float(data.get("one_cycle_max_lr")),
                 run_lrs=tuple(_opt_float(v) for v in data.get("run_lrs") or ()),
                 spread_decades=_opt_float(data.get("spread_decades")),
+                status=str(data.get("status", "ok" if data["lr"] is not None else "flat")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise LRFinderError(
@@ -423,6 +434,10 @@ def _hampel(y: np.ndarray) -> tuple[np.ndarray, float]:
         med = _running_median(np.where(suspects, np.nan, y), HAMPEL_HALF_WIDTH, skip_centre=True)
         med = np.where(np.isnan(med), y, med)
     spikes = np.abs(y - med) > threshold
+    # At the end of the curve a jump up cannot be told from the start of a blow-up
+    # (a test that stops on divergence ends on one); reading it as one is the safe side.
+    tail = slice(max(y.size - HAMPEL_HALF_WIDTH, 0), None)
+    spikes[tail] &= y[tail] < med[tail]
     out = y.copy()
     out[spikes] = med[spikes]
     return out, sigma
@@ -535,6 +550,7 @@ class _Reading:
     smoothed: _Smoothed
     landmarks: Landmarks
     problem: str | None  # why no rate can be suggested, or None
+    status: str = "ok"  # one of STATUSES
     i_min: int = 0
     i_steep: int = 0
     i_edge: int = 0  # the edge of the curve's bottom, what ``auto`` suggests
@@ -562,6 +578,7 @@ def _read(lrs, losses, window: float) -> _Reading:
             Landmarks(divergence=sm.nonfinite_lr),
             f"the curve is too short to read: {what} (need at least {MIN_POINTS}){extra}; "
             "record more steps or start the test at a lower rate",
+            status="too_short",
         )
 
     s, d = c.smooth, c.slope
@@ -583,11 +600,13 @@ def _read(lrs, losses, window: float) -> _Reading:
     if drop <= tolerance or early:
         minimum = float(c.lrs[i_min])
         if early and diverges:
+            status = "rises_at_start"
             problem = (
                 f"the loss rises from the first steps (lowest at lr = {_fmt(minimum)}, "
                 f"the start of the range); start the test at a lower rate"
             )
         elif diverges:
+            status = "no_learning"
             problem = (
                 f"the loss did not fall measurably (by {drop:.3g}, within its noise of "
                 f"{tolerance:.3g}) before it turned up at lr = {_fmt(divergence)}: the test "
@@ -595,12 +614,15 @@ def _read(lrs, losses, window: float) -> _Reading:
                 "iterations) or use a larger batch"
             )
         else:
+            status = "flat"
             problem = (
                 f"the curve is flat: the smoothed loss drops by {drop:.3g}, which is "
                 f"within its noise ({tolerance:.3g} needed); widen the range or train "
                 "longer per rate"
             )
-        return _Reading(sm, Landmarks(minimum=minimum, divergence=divergence), problem)
+        return _Reading(
+            sm, Landmarks(minimum=minimum, divergence=divergence), problem, status=status
+        )
 
     i_steep = int(np.argmin(d[: i_min + 1]))
     steepest = float(d[i_steep])
@@ -695,7 +717,9 @@ def _choose(reading: _Reading, method: str) -> tuple[float, str]:
 def _suggest_one(lrs, losses, method: str, window: float) -> Suggestion:
     reading = _read(lrs, losses, window)
     if reading.problem is not None:
-        return Suggestion(None, None, method, reading.problem, reading.landmarks)
+        return Suggestion(
+            None, None, method, reading.problem, reading.landmarks, status=reading.status
+        )
     c = reading.smoothed.curve
     marks = reading.landmarks
     lr, reason = _choose(reading, method)

@@ -362,3 +362,15 @@ def test_a_flat_noisy_curve_has_no_divergence_landmark():
     s = suggest((lrs, loss))
     assert s.lr is None and "flat" in s.reason
     assert s.landmarks.divergence is None
+
+
+def test_a_blow_up_on_the_last_held_rate_is_divergence_not_a_spike():
+    # a Looper-style test that stops on divergence ends with one rate far above the rest
+    lrs, loss = piecewise(hold=10)
+    keep = np.log10(lrs) <= -1.0  # the floor, before the synthetic blow-up ...
+    lrs, loss = lrs[keep], loss[keep].copy()
+    loss[-10:] = 25.0  # ... then the test stops on one rate that blew up
+    s = suggest((lrs, loss))
+    assert s.landmarks.divergence is not None
+    assert s.landmarks.minimum < s.landmarks.divergence <= lrs[-1]
+    assert "still falling" not in s.reason
