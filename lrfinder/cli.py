@@ -433,7 +433,9 @@ def _range_callback(progress, task, steps: int) -> Callable[[int, float, float],
         if step <= state["last"]:
             state["run"] += 1
         state["last"] = step
-        progress.update(task, completed=state["run"] * steps + step + 1, lr=lr, loss=loss)
+        done = state["run"] * steps + step + 1
+        total = max(progress.tasks[task].total or 0, done)  # an extended test runs longer
+        progress.update(task, completed=done, total=total, lr=lr, loss=loss)
 
     return callback
 
@@ -591,10 +593,10 @@ def search(
 
     from lrfinder.rangetest import RangeTestInterrupted, default_schedule, find_lr
 
-    schedule = default_schedule() if schedule is None else schedule
     options: dict[str, Any] = {} if stop_factor is None else {"stop_factor": stop_factor}
     with _progress(quiet) as progress:
-        steps = len(schedule)
+        # no schedule option: find_lr's default, which it may extend when it sees no learning
+        steps = len(default_schedule() if schedule is None else schedule)
         task = progress.add_task(
             f"{optimizer.value} on {data.name}", total=steps * repeats, lr=0.0, loss=0.0
         )

@@ -12,6 +12,7 @@ import math
 import warnings
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
@@ -34,6 +35,14 @@ STOP_WINDOW = 5
 
 #: Rows of the fixed held-out subset used for the validation-loss curve.
 DEFAULT_VAL_SIZE = 512
+
+#: When the default schedule saw no learning (the loss never fell measurably),
+#: the test is run again with this many times more steps over the same range:
+#: small problems need more steps per rate before their loss moves at all.
+EXTEND_FACTOR = 5
+
+#: Analysis statuses that mean "the test saw no learning" (see lrfinder.analysis).
+NO_LEARNING = ("flat", "no_learning")
 
 #: The reason recorded when a run reaches the end of its schedule.
 COMPLETED = "completed the schedule"
@@ -68,6 +77,7 @@ def find_lr(
     val_data=None,
     val_every: int = 10,
     val_size: int = DEFAULT_VAL_SIZE,
+    extend: bool = True,
     callback: ProgressCallback | None = None,
 ) -> RangeTestResult:
     """Run the learning-rate range test and return a frozen :class:`RangeTestResult`.
@@ -84,7 +94,8 @@ def find_lr(
         A name from :data:`lrfinder.optimizers.OPTIMIZERS` or an instance. An instance
         keeps its current state during the test and gets it back afterwards.
     schedule : LearningRateSearcher, optional
-        The learning rate of each step. Default: :func:`default_schedule`.
+        The learning rate of each step. Default: :func:`default_schedule`; see
+        ``extend``.
     batch_size : int
         Mini-batch size.
     seed : int
@@ -102,6 +113,11 @@ def find_lr(
         ``val_every`` steps, and the analysis reads that curve (Smith's advice).
     val_every, val_size : int
         Steps between validation evaluations; rows in the validation subset.
+    extend : bool
+        With the default schedule only: when the curve shows no learning (the
+        loss never fell measurably), run the test again over the same range with
+        ``EXTEND_FACTOR`` times more steps and return that run;
+        ``result.settings["extended"]`` then says why.
     callback : callable, optional
         Called as ``callback(step, lr, loss)`` after every step (progress bars).
 
@@ -122,7 +138,8 @@ def find_lr(
             "see the model protocol in lrfinder.network"
         )
     opt = get_optimizer(optimizer)
-    schedule = default_schedule() if schedule is None else schedule
+    is_default = schedule is None
+    schedule = default_schedule() if is_default else schedule
     if not isinstance(schedule, LearningRateSearcher):
         raise LRFinderError(
             f"schedule must be a LearningRateSearcher, got {type(schedule).__name__}"
@@ -190,6 +207,29 @@ def find_lr(
     )
     if interrupted:
         raise RangeTestInterrupted(result)
+    if is_default and extend and result.analysis.status in NO_LEARNING:
+        longer = LearningRateSearcher.exponential(
+            DEFAULT_START, DEFAULT_END, DEFAULT_NUM * EXTEND_FACTOR
+        )
+        again = find_lr(
+            model,
+            data,
+            optimizer=opt,
+            schedule=longer,
+            batch_size=batch_size,
+            seed=seed,
+            stop_factor=stop_factor,
+            repeats=repeats,
+            val_data=val_data,
+            val_every=val_every,
+            val_size=val_size,
+            callback=callback,
+        )
+        note = (
+            f"the default {DEFAULT_NUM}-step test saw no learning ({result.analysis.reason}); "
+            f"this is a {DEFAULT_NUM * EXTEND_FACTOR}-step test over the same range"
+        )
+        return replace(again, settings={**again.settings, "extended": note})
     return result
 
 

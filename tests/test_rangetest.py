@@ -280,3 +280,36 @@ def test_public_names_all_resolve():
     assert set(lrfinder.__all__) == set(lrfinder._EXPORTS)
     with pytest.raises(AttributeError):
         lrfinder.not_a_name  # noqa: B018
+
+
+class LearnsNothing:
+    """A protocol model whose loss is noise around 1: no rate teaches it anything."""
+
+    def __init__(self):
+        self.params = {"w": np.zeros(2)}
+        self.rng = np.random.default_rng(0)
+
+    def loss_and_grads(self, x, y):
+        return 1.0 + 0.01 * self.rng.standard_normal(), {"w": np.zeros(2)}
+
+
+def test_default_test_is_extended_when_it_sees_no_learning():
+    from lrfinder.rangetest import DEFAULT_NUM, EXTEND_FACTOR
+
+    data = (np.zeros((100, 2)), np.linspace(0.0, 1.0, 100))
+    result = find_lr(LearnsNothing(), data)
+    assert len(result.lrs) == DEFAULT_NUM * EXTEND_FACTOR
+    assert "saw no learning" in result.settings["extended"]
+    assert result.suggestion is None and result.analysis.status == "flat"
+
+    plain = find_lr(LearnsNothing(), data, extend=False)
+    assert len(plain.lrs) == DEFAULT_NUM and "extended" not in plain.settings
+    # an explicit schedule is the user's choice and is never extended
+    explicit = find_lr(LearnsNothing(), data, schedule=SHORT)
+    assert len(explicit.lrs) == len(SHORT) and "extended" not in explicit.settings
+
+
+def test_a_learning_curve_is_not_extended(digits):
+    result = find_lr(small_net(), digits, optimizer="adam")
+    assert "extended" not in result.settings
+    assert result.suggestion is not None
