@@ -38,14 +38,18 @@ _EXPORTS = {
     "load_result": "results",
     "suggest": "analysis",
     "Suggestion": "analysis",
+    "analyse_curve": "analysis",
+    "METHODS": "analysis",
     "load_dataset": "datasets",
     "Dataset": "datasets",
     "train": "training",
     "TrainingHistory": "training",
     "plot_result": "plotting",
+    "plot_histories": "plotting",
 }
 
 __all__ = [
+    "METHODS",
     "AdaGrad",
     "Adadelta",
     "Adam",
@@ -63,10 +67,12 @@ __all__ = [
     "Suggestion",
     "TrainingHistory",
     "TwoLayerNet",
+    "analyse_curve",
     "find_lr",
     "get_optimizer",
     "load_dataset",
     "load_result",
+    "plot_histories",
     "plot_result",
     "suggest",
     "train",
@@ -87,7 +93,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
-    from lrfinder.analysis import Suggestion, suggest
+    from lrfinder.analysis import METHODS, Suggestion, analyse_curve, suggest
     from lrfinder.datasets import Dataset, load_dataset
     from lrfinder.errors import LRFinderError
     from lrfinder.network import TwoLayerNet
@@ -102,7 +108,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         RMSProp,
         get_optimizer,
     )
-    from lrfinder.plotting import plot_result
+    from lrfinder.plotting import plot_histories, plot_result
     from lrfinder.rangetest import RangeTestInterrupted, find_lr
     from lrfinder.results import RangeTestResult, load_result
     from lrfinder.schedules import LearningRateSearcher, Looper

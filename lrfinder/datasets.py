@@ -630,10 +630,14 @@ _IDX_SOURCES = {
 
 
 def _cache_dir() -> Path:
-    """The per-user cache folder, e.g. ``~/.cache/lrfinder`` on Linux."""
-    import pooch
+    """The per-user cache folder, e.g. ``~/.cache/lrfinder`` on Linux (pooch's default).
 
-    return Path(pooch.os_cache("lrfinder")).expanduser()
+    Found with platformdirs, as pooch does, without importing pooch: pooch pulls in
+    tqdm, which warns inside notebooks, and is only needed for a download.
+    """
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("lrfinder")).expanduser()
 
 
 def _search_dirs(name: str, data_dir) -> list[Path]:

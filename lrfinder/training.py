@@ -117,6 +117,7 @@ def train(
 
     evaluate(0, math.nan)
     running, count, diverged = 0.0, 0, False
+    # a diverging run overflows on purpose; its NaN loss is the record, not a warning
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         for step in range(1, total + 1):
             xb, yb = sampler.next()
@@ -132,8 +133,8 @@ def train(
             if step % every == 0 or step == total:
                 evaluate(step, running / count)
                 running, count = 0.0, 0
-    if diverged:  # score the broken model as it is: NaN loss, chance-level accuracy
-        evaluate(step, math.nan)
+        if diverged:  # score the broken model as it is: NaN loss, chance-level accuracy
+            evaluate(step, math.nan)
     return TrainingHistory(
         steps=np.array(steps),
         val_loss=np.array(val_loss),
