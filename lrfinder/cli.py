@@ -487,6 +487,8 @@ def _describe(result, method: Method) -> None:
         table.add_row("spread across runs", spread)
     table.add_row("steps recorded", str(result.lrs.size))
     table.add_row("stop reason", result.stop_reason)
+    if "extended" in result.settings:
+        table.add_row("note", result.settings["extended"])
 
     methods = Table(title="Each method", title_justify="left")
     methods.add_column("method", style="bold")

@@ -592,3 +592,10 @@ def test_mnist_offline_without_files_is_bad_input_when_the_download_fails(tmp_pa
     monkeypatch.delenv("LRFINDER_DATA", raising=False)
     result = invoke(["search", "--dataset", "mnist", "--data-dir", tmp_path / "mnist"])
     assert_bad_input(result, "--dataset", "could not download mnist", "--data-dir")
+
+
+def test_search_says_when_the_default_test_was_extended():
+    result = invoke(["search", "--dataset", "spiral", "--optimizer", "adam"])
+    assert result.exit_code == 0, result.output
+    assert "saw no learning" in result.stdout
+    assert "steps recorded" in result.stdout
