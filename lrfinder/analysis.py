@@ -76,6 +76,7 @@ from typing import Any
 import numpy as np
 
 from lrfinder.errors import LRFinderError
+from lrfinder.results import median_over_runs
 
 __all__ = [
     "METHODS",
@@ -777,7 +778,7 @@ def _curves_of(result, use_validation: bool):
                 f"{steps.min() if steps.size else None}..{steps.max() if steps.size else None}"
             )
         lrs = lrs[steps]
-        losses = _nanmedian_rows(runs)
+        losses = median_over_runs(runs)
     else:
         run_losses = getattr(result, "run_losses", None)
         runs = None if run_losses is None else np.atleast_2d(np.asarray(run_losses, float))
@@ -785,12 +786,6 @@ def _curves_of(result, use_validation: bool):
             raise LRFinderError(f"run_losses must have shape (runs, {lrs.size}), got {runs.shape}")
     per_run = [] if runs is None or runs.shape[0] < 2 else [(lrs, row) for row in runs]
     return lrs, losses, per_run
-
-
-def _nanmedian_rows(runs: np.ndarray) -> np.ndarray:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns stay NaN
-        return np.nanmedian(runs, axis=0)
 
 
 def suggest(

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lrfinder.errors import LRFinderError
+from lrfinder.errors import LRFinderError, check_count
 
 
 @dataclass(frozen=True)
@@ -68,13 +68,10 @@ class BatchSampler:
     def __init__(
         self, data: ArrayData, batch_size: int, rng: np.random.Generator, dtype=np.float32
     ):
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-            raise LRFinderError(f"batch_size must be an integer >= 1, got {batch_size!r}")
-        if batch_size < 1:
-            raise LRFinderError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+        batch_size = check_count("batch_size", batch_size)
         self.x, self.y = data.x, data.y
         self.n = len(self.x)
-        self.batch_size = min(int(batch_size), self.n)
+        self.batch_size = min(batch_size, self.n)
         self.rng = rng
         self.dtype = np.dtype(dtype)
         self.scale = self.dtype.type(data.x_scale)

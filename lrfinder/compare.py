@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from lrfinder.analysis import METHODS, Suggestion
-from lrfinder.errors import LRFinderError
+from lrfinder.errors import LRFinderError, check_count
 from lrfinder.network import TwoLayerNet
 from lrfinder.optimizers import OPTIMIZERS, get_optimizer
 from lrfinder.rangetest import DEFAULT_STOP_FACTOR, default_schedule, find_lr
@@ -288,8 +288,7 @@ def compare_optimizers(
     names = _check_optimizers(optimizers)
     if method not in METHODS:
         raise LRFinderError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise LRFinderError(f"epochs must be an integer >= 1, got {epochs!r}")
+    check_count("epochs", epochs)
     target = float(target)
     if not 0 < target <= 1:
         raise LRFinderError(f"target must be an accuracy in (0, 1], got {target!r}")

@@ -1,4 +1,6 @@
-"""The one exception lrfinder raises for bad input."""
+"""The one exception lrfinder raises for bad input, and the count check that raises it."""
+
+import numpy as np
 
 
 class LRFinderError(ValueError):
@@ -8,3 +10,13 @@ class LRFinderError(ValueError):
     line. It subclasses :class:`ValueError` so callers that catch ``ValueError``
     keep working; the CLI turns it into a message on stderr and exit code 2.
     """
+
+
+def check_count(name: str, value, minimum: int = 1) -> int:
+    """Return ``value`` as an int, or raise if it is not a whole number >= ``minimum``.
+
+    Booleans are refused even though Python counts them as integers.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise LRFinderError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lrfinder.errors import LRFinderError
+from lrfinder.errors import LRFinderError, check_count
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh")
 LOSSES = ("cross_entropy", "binary_cross_entropy", "mse")
@@ -81,8 +81,7 @@ class TwoLayerNet:
         dtype=np.float32,
     ):
         for name, value in (("n_in", n_in), ("n_hidden", n_hidden), ("n_out", n_out)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise LRFinderError(f"{name} must be an integer >= 1, got {value!r}")
+            check_count(name, value)
         if activation not in ACTIVATIONS:
             raise LRFinderError(
                 f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}"

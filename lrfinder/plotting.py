@@ -25,6 +25,7 @@ import numpy as np
 
 from lrfinder.analysis import METHODS, MIN_WINDOW_POINTS, Curve, Suggestion, analyse_curve, suggest
 from lrfinder.errors import LRFinderError
+from lrfinder.results import median_over_runs
 
 __all__ = ["SAVE_SUFFIXES", "plot_histories", "plot_result", "save_figure"]
 
@@ -185,14 +186,6 @@ def _analysed(result):
     return result.lrs, np.atleast_2d(result.run_losses), False
 
 
-def _median_rows(rows: np.ndarray) -> np.ndarray:
-    if rows.shape[0] == 1:
-        return rows[0]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmedian(rows, axis=0)
-
-
 def _loss_limits(curve: Curve, divergence: float | None) -> tuple[float, float] | None:
     """y-limits that show the fall and the minimum and cut the diverging tail.
 
@@ -336,7 +329,7 @@ def plot_result(
     save_path = None if path is None else _check_save_path(path)
 
     lrs, rows, validation = _analysed(result)
-    curve = analyse_curve(lrs, _median_rows(rows))
+    curve = analyse_curve(lrs, median_over_runs(rows))
     suggestions = [suggest(result, m) for m in methods]
     primary = suggestions[0] if suggestions else None
     # Landmarks do not depend on the method; read them even when no method is plotted.

@@ -9,7 +9,6 @@ back exactly (bitwise) as they were.
 from __future__ import annotations
 
 import math
-import warnings
 from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
@@ -17,9 +16,9 @@ from dataclasses import replace
 import numpy as np
 
 from lrfinder.batches import ArrayData, BatchSampler, as_array_data, param_dtype
-from lrfinder.errors import LRFinderError
+from lrfinder.errors import LRFinderError, check_count
 from lrfinder.optimizers import Optimizer, get_optimizer
-from lrfinder.results import RangeTestResult
+from lrfinder.results import RangeTestResult, median_over_runs
 from lrfinder.schedules import LearningRateSearcher
 
 #: The default schedule spans 1e-7..10 so it covers every optimizer's useful range
@@ -151,8 +150,7 @@ def find_lr(
     if not math.isfinite(stop_factor) or stop_factor <= 1:
         raise LRFinderError(f"stop_factor must be a number > 1, got {stop_factor!r}")
     for name, value in (("repeats", repeats), ("val_every", val_every), ("val_size", val_size)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise LRFinderError(f"{name} must be an integer >= 1, got {value!r}")
+        check_count(name, value)
     train = as_array_data(data, name="data")
     dtype = param_dtype(model)
     val = None if val_data is None else _validation_subset(val_data, val_size, seed, dtype)
@@ -163,8 +161,10 @@ def find_lr(
     interrupted = False
     try:
         for run in range(repeats):
-            if run > 0 and callable(getattr(model, "reinitialize", None)):
-                model.reinitialize(seed + run)
+            if run > 0:
+                _restore(model, opt, model_backup, opt_backup)
+                if callable(getattr(model, "reinitialize", None)):
+                    model.reinitialize(seed + run)
             record, reason, val_record = _one_run(
                 model,
                 opt,
@@ -181,11 +181,10 @@ def find_lr(
             runs.append(record)
             reasons.append(reason)
             val_runs.append(val_record)
-            _restore(model, opt, model_backup, opt_backup)
             if reason.startswith("interrupted"):
                 interrupted = True
                 break
-    finally:
+    finally:  # after the last run, and after any error
         _restore(model, opt, model_backup, opt_backup)
 
     settings = {
@@ -302,13 +301,7 @@ def _assemble(lrs, runs, reasons, val_runs, settings, val_every) -> RangeTestRes
     recorded = np.nonzero(np.any(np.isfinite(run_losses), axis=0))[0]
     n = int(recorded[-1]) + 1 if recorded.size else 0
     run_losses = run_losses[:, :n]
-    if len(runs) == 1:
-        losses = run_losses[0].copy()
-    else:
-        with warnings.catch_warnings():
-            # past a run's end its column is NaN; an all-NaN column cannot occur here
-            warnings.simplefilter("ignore", RuntimeWarning)
-            losses = np.nanmedian(run_losses, axis=0)
+    losses = median_over_runs(run_losses)
     val_steps = val_losses = None
     if val_runs is not None:
         all_steps = np.arange(0, lrs.size, val_every)

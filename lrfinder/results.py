@@ -209,6 +209,19 @@ class RangeTestResult:
         )
 
 
+def median_over_runs(run_losses: np.ndarray) -> np.ndarray:
+    """The elementwise median over runs (rows), ignoring the NaN after a run stopped.
+
+    A single run is returned as a copy. A column that is NaN in every run stays NaN.
+    """
+    rows = np.atleast_2d(np.asarray(run_losses, dtype=np.float64))
+    if rows.shape[0] == 1:
+        return rows[0].copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # numpy warns on all-NaN columns
+        return np.nanmedian(rows, axis=0)
+
+
 def _same(a, b) -> bool:
     if a is None or b is None:
         return a is b
@@ -343,8 +356,6 @@ def _repeats_from_runs(runs: list[tuple[list[float], list[float]]], source: str)
             raise LRFinderError("runs do not share one schedule; give one run per file")
         run_losses[index, : len(losses)] = losses
     base = RangeTestResult.from_curve(longest, run_losses[0])  # validates the rates
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns cannot occur
-        median = np.nanmedian(run_losses, axis=0)
+    median = median_over_runs(run_losses)
     reasons = ("imported curve",) * len(runs)
     return RangeTestResult(base.lrs, median, run_losses, reasons[0], reasons, {"source": source})

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from lrfinder.errors import LRFinderError
+from lrfinder.errors import LRFinderError, check_count
 
 #: A rate within this fraction of ``step`` past ``end`` still counts as ``end``.
 #: It absorbs the rounding in ``(end - start) / step`` and nothing more.
@@ -45,12 +45,6 @@ def _positive(name: str, value: float) -> float:
     if not math.isfinite(value) or value <= 0:
         raise LRFinderError(f"{name} must be a positive finite number, got {value!r}")
     return value
-
-
-def _count(name: str, value: int, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise LRFinderError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 class Looper:
@@ -84,7 +78,7 @@ class Looper:
     def __init__(self, start: float, step: float, iterations: int, end: float | None = None):
         self.start = _positive("start", start)
         self.step = _positive("step", step)
-        self.iterations = _count("iterations", iterations)
+        self.iterations = check_count("iterations", iterations)
         self.end = self.start * 10 if end is None else _positive("end", end)
         if self.end < self.start:
             raise LRFinderError(
@@ -212,7 +206,7 @@ class LearningRateSearcher:
     def exponential(cls, start: float, end: float, num: int = 100) -> LearningRateSearcher:
         """``num`` rates spaced evenly in log10 from ``start`` to ``end``, both included."""
         start, end = _positive("start", start), _positive("end", end)
-        num = _count("num", num, minimum=2)
+        num = check_count("num", num, minimum=2)
         if end <= start:
             raise LRFinderError(f"end must be > start, got start={start!r} and end={end!r}")
         rates = np.geomspace(start, end, num)
@@ -222,7 +216,7 @@ class LearningRateSearcher:
     def linear(cls, start: float, end: float, num: int = 100) -> LearningRateSearcher:
         """``num`` rates spaced evenly from ``start`` to ``end``, both included."""
         start, end = _positive("start", start), _positive("end", end)
-        num = _count("num", num, minimum=2)
+        num = check_count("num", num, minimum=2)
         if end <= start:
             raise LRFinderError(f"end must be > start, got start={start!r} and end={end!r}")
         rates = np.linspace(start, end, num)
