@@ -1,6 +1,6 @@
 """The one exception lrfinder raises for bad input, and the count check that raises it."""
 
-import numpy as np
+import numbers
 
 
 class LRFinderError(ValueError):
@@ -15,8 +15,10 @@ class LRFinderError(ValueError):
 def check_count(name: str, value, minimum: int = 1) -> int:
     """Return ``value`` as an int, or raise if it is not a whole number >= ``minimum``.
 
-    Booleans are refused even though Python counts them as integers.
+    Booleans are refused even though Python counts them as integers. numpy's integer
+    types are ``numbers.Integral`` too, so this module need not import numpy (the CLI
+    imports it at start-up).
     """
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise LRFinderError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
