@@ -70,6 +70,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -168,6 +169,13 @@ EDGE_NOISE_SIGMAS = 3.0
 #: ... or within this fraction of the total drop, whichever is wider: once 95%
 #: of the descent is done, the rest is not worth edging towards the cliff for.
 EDGE_DROP_FRACTION = 0.05
+
+#: A slow learner (a test that had to be extended because the default one saw no
+#: learning) only shows its fall once the rate nears the largest stable one, so its
+#: edge sits on the cliff, and a run from scratch at that rate is unstable. There,
+#: ``auto`` backs off to the geometric mean of the edge and the classic
+#: ``minimum / MINIMUM_DIVISOR``: halfway, in log10(lr), between the two readings.
+SLOW_BACKOFF_WEIGHT = 0.5
 
 #: Smith (2017), section 3.3: ``base_lr`` is a third to a quarter of ``max_lr``.
 CYCLIC_RATIO = 4.0
@@ -684,11 +692,17 @@ def _valley_index(y: np.ndarray) -> int:
     return min(start + int(section) + int(section / 2), n - 1)
 
 
-def _auto_lr(reading: _Reading) -> float:
-    return float(reading.smoothed.curve.lrs[reading.i_edge])
+def _auto_lr(reading: _Reading, slow: bool = False) -> float:
+    """The edge of the bottom; for a slow learner, backed off towards minimum / 10."""
+    edge = float(reading.smoothed.curve.lrs[reading.i_edge])
+    if not slow:
+        return edge
+    classic = reading.landmarks.minimum / MINIMUM_DIVISOR
+    w = SLOW_BACKOFF_WEIGHT
+    return min(edge, edge ** (1.0 - w) * classic**w)
 
 
-def _choose(reading: _Reading, method: str) -> tuple[float, str]:
+def _choose(reading: _Reading, method: str, slow: bool) -> tuple[float, str]:
     c = reading.smoothed.curve
     marks = reading.landmarks
     if method == "steepest":
@@ -707,15 +721,23 @@ def _choose(reading: _Reading, method: str) -> tuple[float, str]:
             "halfway along the longest stretch of falling smoothed loss "
             f"(fastai's valley rule), at lr = {_fmt(float(c.lrs[i]))}"
         )
-    lr = _auto_lr(reading)
-    return lr, (
+    edge = _auto_lr(reading)
+    reason = (
         f"the smoothed loss falls fastest at lr = {_fmt(marks.steepest)} and is lowest at "
-        f"lr = {_fmt(marks.minimum)}; from lr = {_fmt(lr)} on it is as good as that "
+        f"lr = {_fmt(marks.minimum)}; from lr = {_fmt(edge)} on it is as good as that "
         "minimum (within its noise or 5% of the drop), so larger rates only add risk"
+    )
+    if not slow:
+        return edge, reason
+    lr = _auto_lr(reading, slow=True)
+    return lr, (
+        f"{reason}. This problem learns slowly (the default test saw no learning), so its "
+        "loss fell only near the largest stable rate and a run from scratch there is "
+        f"unstable: backed off to {_fmt(lr)}, between that edge and one tenth of the minimum"
     )
 
 
-def _suggest_one(lrs, losses, method: str, window: float) -> Suggestion:
+def _suggest_one(lrs, losses, method: str, window: float, slow: bool = False) -> Suggestion:
     reading = _read(lrs, losses, window)
     if reading.problem is not None:
         return Suggestion(
@@ -723,8 +745,8 @@ def _suggest_one(lrs, losses, method: str, window: float) -> Suggestion:
         )
     c = reading.smoothed.curve
     marks = reading.landmarks
-    lr, reason = _choose(reading, method)
-    ceiling = _auto_lr(reading)
+    lr, reason = _choose(reading, method, slow)
+    ceiling = _auto_lr(reading, slow)
     lo, hi = reading.band
     band_low = float(c.lrs[lo])
     band_high = max(min(float(c.lrs[hi]), ceiling), band_low)
@@ -794,6 +816,7 @@ def suggest(
     *,
     window: float = DEFAULT_WINDOW_DECADES,
     use_validation: bool = True,
+    slow_learner: bool | None = None,
 ) -> Suggestion:
     """Suggest an initial learning rate from a range test.
 
@@ -817,6 +840,12 @@ def suggest(
         When the result has a validation curve (``val_steps`` is not None),
         read it, at ``lrs[val_steps]`` with the median over runs of
         ``val_losses``, instead of the training loss (default True).
+    slow_learner : bool, optional
+        Whether the curve comes from a slow learner, whose loss falls only near
+        the largest stable rate; ``auto`` then backs off from the edge (see
+        :data:`SLOW_BACKOFF_WEIGHT`). By default (None) a result is a slow
+        learner when :func:`~lrfinder.find_lr` had to extend its default test
+        (``result.settings["extended"]``).
 
     Returns
     -------
@@ -833,10 +862,16 @@ def suggest(
     method = _check_method(method)
     window = _check_window(window)
     lrs, losses, per_run = _curves_of(result, use_validation)
-    main = _suggest_one(lrs, losses, method, window)
+    if slow_learner is None:
+        settings = getattr(result, "settings", None)
+        slow_learner = isinstance(settings, Mapping) and bool(settings.get("extended"))
+    slow = bool(slow_learner)
+    main = _suggest_one(lrs, losses, method, window, slow)
     if not per_run:
         return main
-    run_lrs = tuple(_suggest_one(r_lrs, r_losses, method, window).lr for r_lrs, r_losses in per_run)
+    run_lrs = tuple(
+        _suggest_one(r_lrs, r_losses, method, window, slow).lr for r_lrs, r_losses in per_run
+    )
     found = [math.log10(lr) for lr in run_lrs if lr is not None]
     spread = max(found) - min(found) if len(found) >= 2 else None
     return replace(main, run_lrs=run_lrs, spread_decades=None if spread is None else float(spread))

@@ -281,6 +281,43 @@ def test_suggestion_round_trips_through_json():
         assert Suggestion.from_dict(json.loads(json.dumps(s.to_dict()))) == s
 
 
+@dataclass(frozen=True)
+class ExtendedResult:
+    """A result whose default test had to be extended: a slow learner."""
+
+    lrs: np.ndarray
+    losses: np.ndarray
+    settings: dict
+
+
+def test_a_slow_learner_backs_off_from_the_edge_towards_minimum_over_ten():
+    lrs, loss = descent()
+    edge = suggest((lrs, loss))
+    slow = suggest(ExtendedResult(lrs, loss, {"extended": "the default test saw no learning"}))
+    classic = edge.landmarks.minimum / 10
+    # halfway, in log10(lr), between the edge and the classic minimum / 10
+    assert log_lr(slow) == pytest.approx((log_lr(edge) + math.log10(classic)) / 2)
+    assert slow.lr < edge.lr and "learns slowly" in slow.reason
+    assert slow.band[1] <= slow.lr * (1 + 1e-12)  # the band stops at the backed-off rate
+    # the flag can be given by hand, both ways
+    assert suggest((lrs, loss), slow_learner=True).lr == pytest.approx(slow.lr)
+    assert suggest(ExtendedResult(lrs, loss, {"extended": "x"}), slow_learner=False) == edge
+    # other methods keep their own rule
+    assert suggest(ExtendedResult(lrs, loss, {"extended": "x"}), "minimum").lr == pytest.approx(
+        classic
+    )
+
+
+def test_a_slow_learner_never_moves_above_the_edge():
+    # a bottom wider than a decade: minimum / 10 already lies above the edge
+    lrs = np.logspace(-6, 1, 300)
+    x = np.log10(lrs)
+    loss = 0.3 + 2.0 / (1 + np.exp((x + 4.0) / 0.2)) + 0.5 * np.exp((x - 0.5) / 0.15)
+    edge = suggest((lrs, loss))
+    assert edge.landmarks.minimum / 10 > edge.lr
+    assert suggest((lrs, loss), slow_learner=True).lr == pytest.approx(edge.lr)
+
+
 # ----------------------------------------------------------------------------- bad input
 
 
