@@ -269,7 +269,7 @@ def _one_run(
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             for step in range(lrs.size):
-                lr = lrs[step]
+                lr = float(lrs[step])
                 xb, yb = sampler.next()
                 loss, grads = model.loss_and_grads(xb, yb)
                 loss = float(loss)
@@ -281,7 +281,7 @@ def _one_run(
                     val_losses[step // val_every] = _validation_loss(model, val)
                 opt.step(params, grads, lr)
                 if callback is not None:
-                    callback(step, float(lr), loss)
+                    callback(step, lr, loss)
                 recent.append(loss)
                 running = sorted(recent)[len(recent) // 2]
                 best = min(best, running)
