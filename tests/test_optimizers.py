@@ -74,6 +74,21 @@ def test_updates_in_place_keep_dtype(name):
     assert all(v.dtype == np.float32 for v in params.values())
 
 
+def test_a_numpy_float64_rate_gives_the_same_float32_update_as_a_python_float(name):
+    # schedules hand out NumPy float64 scalars; the update must not change with the type
+    results = []
+    for to_rate in (float, np.float64):
+        opt, params = get_optimizer(name), start_params()
+        for step in range(5):
+            _, grads = quadratic(params)
+            opt.step(params, grads, to_rate(GOOD_LR[name] * (1 + step) / 3))
+        results.append(params)
+    for other in results[1:]:
+        for key in other:
+            assert other[key].dtype == np.float32
+            assert np.array_equal(other[key], results[0][key])
+
+
 def test_state_round_trips_bitwise(name):
     opt = get_optimizer(name)
     params = run(opt, 7)
