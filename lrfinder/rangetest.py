@@ -116,7 +116,8 @@ def find_lr(
         With the default schedule only: when the curve shows no learning (the
         loss never fell measurably), run the test again over the same range with
         ``EXTEND_FACTOR`` times more steps and return that run;
-        ``result.settings["extended"]`` then says why.
+        ``result.settings["extended"]`` then says why, and the analysis reads the
+        curve as a slow learner's (see :data:`lrfinder.analysis.SLOW_BACKOFF_WEIGHT`).
     callback : callable, optional
         Called as ``callback(step, lr, loss)`` after every step (progress bars).
 
