@@ -748,7 +748,9 @@ def _suggest_one(lrs, losses, method: str, window: float, slow: bool = False) ->
     lr, reason = _choose(reading, method, slow)
     ceiling = _auto_lr(reading, slow)
     lo, hi = reading.band
-    band_low = float(c.lrs[lo])
+    band_low = min(float(c.lrs[lo]), ceiling)
+    if slow:  # a slow learner's good rates reach down to the classic reading
+        band_low = min(band_low, marks.minimum / MINIMUM_DIVISOR)
     band_high = max(min(float(c.lrs[hi]), ceiling), band_low)
     band = (min(band_low, lr), max(band_high, min(lr, ceiling)))
     if reading.still_falling:
