@@ -65,7 +65,8 @@ class Looper:
     -----
     Rate ``k`` is computed as ``start + k * step`` from the integer ``k``, never by
     repeated addition, so no floating-point drift accumulates. ``end`` is included
-    when it lies within ``END_TOLERANCE * step`` of a grid point.
+    when it lies within ``END_TOLERANCE * step`` (or a few ulps of ``end``, the
+    rounding of ``end - start``) of a grid point.
 
     Examples
     --------
@@ -84,7 +85,15 @@ class Looper:
             raise LRFinderError(
                 f"end must be >= start, got start={self.start!r} and end={self.end!r}"
             )
-        n_rates = math.floor((self.end - self.start) / self.step + END_TOLERANCE) + 1
+        # ``end - start`` carries the rounding of the larger rate, a few ulps of ``end``;
+        # without that slack an end written as ``start + n * step`` can miss point n.
+        rounding = 4 * math.ulp(self.end) / self.step
+        if rounding > 0.5:
+            raise LRFinderError(
+                f"step={self.step!r} is too small to tell rates near end={self.end!r} apart "
+                "in floating point; use a larger step"
+            )
+        n_rates = math.floor((self.end - self.start) / self.step + END_TOLERANCE + rounding) + 1
         if n_rates * self.iterations > MAX_STEPS:
             raise LRFinderError(
                 f"step={self.step!r} from {self.start!r} to {self.end!r} gives "

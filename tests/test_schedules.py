@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -153,9 +155,21 @@ def test_parse_round_trips_any_valid_segment(start, step, iters, span):
     assert np.array_equal(parsed.steps(), looper.steps())
     rates = looper.rates
     assert rates[0] == start
-    assert rates[-1] <= end + step * 1e-9
-    assert rates[-1] + step > end - step * 1e-9  # the next grid rate is past the end
+    slack = step * 1e-9 + 4 * math.ulp(end)  # END_TOLERANCE, and the rounding of end - start
+    assert rates[-1] <= end + slack
+    assert rates[-1] + step > end - slack  # the next grid rate is past the end
     assert len(parsed) == rates.size * iters
+
+
+def test_an_end_written_as_start_plus_n_steps_is_included_despite_rounding():
+    # found by hypothesis: (1.0 + 1e-8 - 1.0) / 1e-8 is 0.99999999392..., not 1
+    assert Looper(1.0, 1e-8, 1, 1.0 + 1e-8).rates.size == 2
+    assert Looper(1.0, 1e-8, 1, 1.0 + 3 * 1e-8).rates.size == 4
+
+
+def test_a_step_below_float_resolution_is_refused():
+    with pytest.raises(LRFinderError, match="step=.*too small.*larger step"):
+        Looper(1.0, 1e-17, 1, 2.0)
 
 
 @given(st.text(max_size=30))
