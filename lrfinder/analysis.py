@@ -692,17 +692,22 @@ def _valley_index(y: np.ndarray) -> int:
     return min(start + int(section) + int(section / 2), n - 1)
 
 
+def _minimum_rule(marks: Landmarks) -> float:
+    """The classic reading: the rate at the minimum divided by ``MINIMUM_DIVISOR``."""
+    return marks.minimum / MINIMUM_DIVISOR
+
+
 def _auto_lr(reading: _Reading, slow: bool = False) -> float:
     """The edge of the bottom; for a slow learner, backed off towards minimum / 10."""
     edge = float(reading.smoothed.curve.lrs[reading.i_edge])
     if not slow:
         return edge
-    classic = reading.landmarks.minimum / MINIMUM_DIVISOR
     w = SLOW_BACKOFF_WEIGHT
-    return min(edge, edge ** (1.0 - w) * classic**w)
+    return min(edge, edge ** (1.0 - w) * _minimum_rule(reading.landmarks) ** w)
 
 
-def _choose(reading: _Reading, method: str, slow: bool) -> tuple[float, str]:
+def _choose(reading: _Reading, method: str, ceiling: float, slow: bool) -> tuple[float, str]:
+    """The rate ``method`` reads and why; ``ceiling`` is ``_auto_lr(reading, slow)``."""
     c = reading.smoothed.curve
     marks = reading.landmarks
     if method == "steepest":
@@ -710,7 +715,7 @@ def _choose(reading: _Reading, method: str, slow: bool) -> tuple[float, str]:
             f"the smoothed loss falls fastest against log10(lr) at lr = {_fmt(marks.steepest)}"
         )
     if method == "minimum":
-        lr = marks.minimum / MINIMUM_DIVISOR
+        lr = _minimum_rule(marks)
         return lr, (
             f"the smoothed loss is lowest at lr = {_fmt(marks.minimum)}; "
             f"one tenth of that is {_fmt(lr)}"
@@ -729,11 +734,11 @@ def _choose(reading: _Reading, method: str, slow: bool) -> tuple[float, str]:
     )
     if not slow:
         return edge, reason
-    lr = _auto_lr(reading, slow=True)
-    return lr, (
+    return ceiling, (
         f"{reason}. This problem learns slowly (the default test saw no learning), so its "
         "loss fell only near the largest stable rate and a run from scratch there is "
-        f"unstable: backed off to {_fmt(lr)}, between that edge and one tenth of the minimum"
+        f"unstable: backed off to {_fmt(ceiling)}, between that edge and one tenth of the "
+        "minimum"
     )
 
 
@@ -745,12 +750,12 @@ def _suggest_one(lrs, losses, method: str, window: float, slow: bool = False) ->
         )
     c = reading.smoothed.curve
     marks = reading.landmarks
-    lr, reason = _choose(reading, method, slow)
     ceiling = _auto_lr(reading, slow)
+    lr, reason = _choose(reading, method, ceiling, slow)
     lo, hi = reading.band
     band_low = min(float(c.lrs[lo]), ceiling)
     if slow:  # a slow learner's good rates reach down to the classic reading
-        band_low = min(band_low, marks.minimum / MINIMUM_DIVISOR)
+        band_low = min(band_low, _minimum_rule(marks))
     band_high = max(min(float(c.lrs[hi]), ceiling), band_low)
     band = (min(band_low, lr), max(band_high, min(lr, ceiling)))
     if reading.still_falling:
