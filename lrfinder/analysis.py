@@ -348,6 +348,28 @@ def _check_window(window: float) -> float:
     return value
 
 
+def _check_gain(gain) -> float:
+    try:
+        gain = float(gain)
+    except (TypeError, ValueError):
+        gain = math.nan
+    if not math.isfinite(gain) or gain < 1.0:
+        raise LRFinderError(f"cold_start_gain must be a finite number >= 1, got {gain!r}")
+    return gain
+
+
+def _settings_gain(result) -> float:
+    """The cold-start gain a result recorded, or the one its optimizer's name implies."""
+    settings = getattr(result, "settings", None)
+    if not isinstance(settings, Mapping):
+        return 1.0
+    if settings.get("cold_start_gain") is not None:
+        return settings["cold_start_gain"]
+    from lrfinder.optimizers import cold_start_gain
+
+    return cold_start_gain(settings.get("optimizer"), settings.get("optimizer_hyperparameters"))
+
+
 def _check_method(method: str) -> str:
     if method not in METHODS:
         raise LRFinderError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
@@ -697,17 +719,32 @@ def _minimum_rule(marks: Landmarks) -> float:
     return marks.minimum / MINIMUM_DIVISOR
 
 
-def _auto_lr(reading: _Reading, slow: bool = False) -> float:
-    """The edge of the bottom; for a slow learner, backed off towards minimum / 10."""
-    edge = float(reading.smoothed.curve.lrs[reading.i_edge])
-    if not slow:
-        return edge
-    w = SLOW_BACKOFF_WEIGHT
-    return min(edge, edge ** (1.0 - w) * _minimum_rule(reading.landmarks) ** w)
+def _cold_start_cap(reading: _Reading, gain: float) -> float:
+    """The divergence point (or the last rate tested) divided by the cold-start gain.
+
+    The test took settled steps; a fresh run's first steps are up to ``gain`` times
+    larger (see :attr:`lrfinder.optimizers.Optimizer.cold_start_gain`), so below
+    this rate they stay no larger than the steps with which the test diverged.
+    """
+    marks = reading.landmarks
+    top = marks.divergence if marks.divergence is not None else reading.smoothed.curve.lrs[-1]
+    return float(top) / gain
 
 
-def _choose(reading: _Reading, method: str, ceiling: float, slow: bool) -> tuple[float, str]:
-    """The rate ``method`` reads and why; ``ceiling`` is ``_auto_lr(reading, slow)``."""
+def _auto_lr(reading: _Reading, slow: bool = False, gain: float = 1.0) -> float:
+    """The edge of the bottom, backed off towards minimum / 10 for a slow learner,
+    and capped for the optimizer's cold start."""
+    lr = float(reading.smoothed.curve.lrs[reading.i_edge])
+    if slow:
+        w = SLOW_BACKOFF_WEIGHT
+        lr = min(lr, lr ** (1.0 - w) * _minimum_rule(reading.landmarks) ** w)
+    return min(lr, _cold_start_cap(reading, gain))
+
+
+def _choose(
+    reading: _Reading, method: str, ceiling: float, slow: bool, gain: float
+) -> tuple[float, str]:
+    """The rate ``method`` reads and why; ``ceiling`` is ``_auto_lr(reading, slow, gain)``."""
     c = reading.smoothed.curve
     marks = reading.landmarks
     if method == "steepest":
@@ -732,17 +769,31 @@ def _choose(reading: _Reading, method: str, ceiling: float, slow: bool) -> tuple
         f"lr = {_fmt(marks.minimum)}; from lr = {_fmt(edge)} on it is as good as that "
         "minimum (within its noise or 5% of the drop), so larger rates only add risk"
     )
-    if not slow:
-        return edge, reason
-    return ceiling, (
-        f"{reason}. This problem learns slowly (the default test saw no learning), so its "
-        "loss fell only near the largest stable rate and a run from scratch there is "
-        f"unstable: backed off to {_fmt(ceiling)}, between that edge and one tenth of the "
-        "minimum"
-    )
+    backed = _auto_lr(reading, slow)
+    if slow:
+        reason += (
+            ". This problem learns slowly (the default test saw no learning), so its loss "
+            "fell only near the largest stable rate and a run from scratch there is "
+            f"unstable: backed off to {_fmt(backed)}, between that edge and one tenth of the "
+            "minimum"
+        )
+    if ceiling < backed:
+        where = (
+            f"where the test diverged (lr = {_fmt(marks.divergence)})"
+            if marks.divergence is not None
+            else f"at the last rate tested (lr = {_fmt(float(c.lrs[-1]))})"
+        )
+        reason += (
+            f". This optimizer's first steps from fresh state are up to {gain:.3g} times "
+            "the settled steps the test took, so the rate is capped at "
+            f"1/{gain:.3g} of the rate {where}: {_fmt(ceiling)}"
+        )
+    return ceiling, reason
 
 
-def _suggest_one(lrs, losses, method: str, window: float, slow: bool = False) -> Suggestion:
+def _suggest_one(
+    lrs, losses, method: str, window: float, slow: bool = False, gain: float = 1.0
+) -> Suggestion:
     reading = _read(lrs, losses, window)
     if reading.problem is not None:
         return Suggestion(
@@ -750,8 +801,8 @@ def _suggest_one(lrs, losses, method: str, window: float, slow: bool = False) ->
         )
     c = reading.smoothed.curve
     marks = reading.landmarks
-    ceiling = _auto_lr(reading, slow)
-    lr, reason = _choose(reading, method, ceiling, slow)
+    ceiling = _auto_lr(reading, slow, gain)
+    lr, reason = _choose(reading, method, ceiling, slow, gain)
     lo, hi = reading.band
     band_low = min(float(c.lrs[lo]), ceiling)
     if slow:  # a slow learner's good rates reach down to the classic reading
@@ -824,6 +875,7 @@ def suggest(
     window: float = DEFAULT_WINDOW_DECADES,
     use_validation: bool = True,
     slow_learner: bool | None = None,
+    cold_start_gain: float | None = None,
 ) -> Suggestion:
     """Suggest an initial learning rate from a range test.
 
@@ -853,6 +905,13 @@ def suggest(
         :data:`SLOW_BACKOFF_WEIGHT`). By default (None) a result is a slow
         learner when :func:`~lrfinder.find_lr` had to extend its default test
         (``result.settings["extended"]``).
+    cold_start_gain : float, optional
+        How many times larger than the test's settled steps the optimizer's first
+        steps from fresh state are (>= 1); ``auto`` stays this many times below
+        the rate where the test diverged. By default (None) it is read from
+        ``result.settings``: recorded by :func:`~lrfinder.find_lr`, or derived
+        from the optimizer's name and hyperparameters, else 1. See
+        :attr:`lrfinder.optimizers.Optimizer.cold_start_gain`.
 
     Returns
     -------
@@ -873,11 +932,13 @@ def suggest(
         settings = getattr(result, "settings", None)
         slow_learner = isinstance(settings, Mapping) and bool(settings.get("extended"))
     slow = bool(slow_learner)
-    main = _suggest_one(lrs, losses, method, window, slow)
+    gain = _check_gain(_settings_gain(result) if cold_start_gain is None else cold_start_gain)
+    main = _suggest_one(lrs, losses, method, window, slow, gain)
     if not per_run:
         return main
     run_lrs = tuple(
-        _suggest_one(r_lrs, r_losses, method, window, slow).lr for r_lrs, r_losses in per_run
+        _suggest_one(r_lrs, r_losses, method, window, slow, gain).lr
+        for r_lrs, r_losses in per_run
     )
     found = [math.log10(lr) for lr in run_lrs if lr is not None]
     spread = max(found) - min(found) if len(found) >= 2 else None

@@ -82,6 +82,23 @@ class Optimizer:
         """The settings that define the update rule (for results and reprs)."""
         return {}
 
+    @property
+    def cold_start_gain(self) -> float:
+        """How many times larger than a settled step the first steps from fresh state are.
+
+        A range test warms the optimizer's state at tiny rates, so at every rate
+        it takes settled steps. A rule that divides by a zero-initialised moving
+        average and does not correct that average's bias (RMSProp) takes its
+        first steps of a fresh run up to ``1 / sqrt(1 - rho)`` times larger. The
+        other rules here have gain 1: Adam corrects that bias; Momentum's and
+        Adadelta's first steps are smaller than their settled ones. AdaGrad's
+        first step is larger than its later ones, but its steps keep shrinking in
+        any run, from scratch or not, so it has no settled step to compare with.
+        The analyser keeps ``auto`` this many times below the rate where the test
+        diverged. A subclass may override it.
+        """
+        return 1.0
+
     def step(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray], lr: float):
         """Apply one update in place with learning rate ``lr``."""
         # A NumPy float64 scalar (an element of a schedule) would promote every
@@ -239,6 +256,13 @@ class RMSProp(Optimizer):
     def hyperparameters(self):
         return {"rho": self.rho, "eps": self.eps}
 
+    @property
+    def cold_start_gain(self) -> float:
+        # v starts at 0 and is not bias-corrected: after t steps it holds
+        # (1 - rho**t) of the squared gradient, so the first step is 1/sqrt(1 - rho)
+        # times a settled one (10x at rho = 0.99).
+        return 1.0 / math.sqrt(1.0 - self.rho)
+
     def _update(self, p, g, s, work, lr):
         v, work = s["sq_avg"], work["work"]
         ema_square_(v, g, self.rho, work)
@@ -345,6 +369,20 @@ def _scaled_step_(p, num, sq, scale, eps, lr, work):
 OPTIMIZERS: dict[str, type[Optimizer]] = {
     cls.name: cls for cls in (SGD, Momentum, AdaGrad, RMSProp, Adadelta, Adam)
 }
+
+
+def cold_start_gain(name: str | None, hyperparameters: Mapping | None = None) -> float:
+    """:attr:`Optimizer.cold_start_gain` of the optimizer called ``name`` (1.0 if unknown).
+
+    For results that recorded only the optimizer's name and hyperparameters.
+    """
+    cls = OPTIMIZERS.get(str(name).lower())
+    if cls is None:
+        return 1.0
+    try:
+        return float(cls(**dict(hyperparameters or {})).cold_start_gain)
+    except (TypeError, LRFinderError):
+        return 1.0
 
 
 def get_optimizer(optimizer: str | Optimizer) -> Optimizer:

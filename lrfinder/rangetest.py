@@ -191,6 +191,7 @@ def find_lr(
     settings = {
         "optimizer": opt.name,
         "optimizer_hyperparameters": dict(opt.hyperparameters),
+        "cold_start_gain": float(opt.cold_start_gain),
         "schedule": repr(schedule),
         "planned_steps": int(lrs.size),
         "batch_size": int(batch_size),

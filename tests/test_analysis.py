@@ -319,6 +319,54 @@ def test_a_slow_learner_never_moves_above_the_edge():
     assert suggest((lrs, loss), slow_learner=True).lr == pytest.approx(edge.lr)
 
 
+def test_a_cold_start_gain_caps_auto_below_the_divergence():
+    lrs, loss = descent()
+    edge = suggest((lrs, loss))
+    divergence = edge.landmarks.divergence
+    # a gain the edge already respects changes nothing
+    assert edge.lr < divergence / 10
+    assert suggest((lrs, loss), cold_start_gain=10) == edge
+    capped = suggest((lrs, loss), cold_start_gain=100)
+    assert capped.lr == pytest.approx(divergence / 100)
+    assert capped.band[1] == pytest.approx(capped.lr) and capped.band[0] == edge.band[0]
+    assert "first steps from fresh state are up to 100 times" in capped.reason
+    # the classic methods keep their own rule (only the shared band is capped)
+    for method in ("steepest", "minimum", "valley"):
+        other = suggest((lrs, loss), method, cold_start_gain=100)
+        assert other.lr == suggest((lrs, loss), method).lr
+        assert other.band[1] <= capped.lr * (1 + 1e-12)
+
+
+def test_without_divergence_the_cap_is_the_last_rate_over_the_gain():
+    lrs = np.logspace(-6, -1, 300)
+    loss = 0.3 + 2.0 / (1 + np.exp((np.log10(lrs) + 4.0) / 0.3))
+    s = suggest((lrs, loss), cold_start_gain=1e4)
+    assert s.landmarks.divergence is None
+    assert s.lr == pytest.approx(lrs[-1] / 1e4) and "last rate tested" in s.reason
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"cold_start_gain": 100.0},
+        # results saved before the gain was recorded: derived from the optimizer
+        {"optimizer": "rmsprop", "optimizer_hyperparameters": {"rho": 0.9999, "eps": 1e-8}},
+        # what find_lr recorded wins over the name
+        {"optimizer": "sgd", "optimizer_hyperparameters": {}, "cold_start_gain": 100.0},
+    ],
+)
+def test_the_cold_start_gain_is_read_from_the_settings(settings):
+    lrs, loss = descent()
+    expected = suggest((lrs, loss), cold_start_gain=100)
+    assert suggest(ExtendedResult(lrs, loss, settings)).lr == pytest.approx(expected.lr)
+
+
+@pytest.mark.parametrize("gain", [0.5, -1, float("nan"), float("inf"), "ten"])
+def test_bad_cold_start_gain_is_refused(gain):
+    with pytest.raises(LRFinderError, match="cold_start_gain must be a finite number >= 1"):
+        suggest(descent(), cold_start_gain=gain)
+
+
 # ----------------------------------------------------------------------------- bad input
 
 

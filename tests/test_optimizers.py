@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lrfinder.errors import LRFinderError
-from lrfinder.optimizers import OPTIMIZERS, Adadelta, Adam, get_optimizer
+from lrfinder.optimizers import OPTIMIZERS, Adadelta, Adam, cold_start_gain, get_optimizer
 
 # A comfortable learning rate for each optimizer on the quadratic below.
 GOOD_LR = {
@@ -214,3 +214,44 @@ def test_names_are_case_insensitive_and_instances_pass_through():
     adam = Adam(beta1=0.8)
     assert get_optimizer(adam) is adam
     assert isinstance(get_optimizer("ADAM"), Adam)
+
+
+# ------------------------------------------------------------------- cold-start gain
+
+
+def _step_sizes(opt, steps, lr=1e-6):
+    """The largest |update| of the first and of the last of ``steps`` constant-gradient steps."""
+    params = {"w": np.zeros(3, dtype=np.float32)}
+    grads = {"w": np.array([0.1, -2.0, 5.0], dtype=np.float32)}
+    sizes = []
+    for _ in range(steps):
+        before = params["w"].astype(np.float64)
+        opt.step(params, grads, lr)
+        sizes.append(float(np.max(np.abs(params["w"] - before))))
+    return sizes[0], sizes[-1]
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "rmsprop", "adadelta", "adam"])
+def test_first_step_is_at_most_cold_start_gain_times_a_settled_one(name):
+    # AdaGrad is left out: its steps keep shrinking, so none is "settled"
+    opt = get_optimizer(name)
+    first, settled = _step_sizes(opt, 3000)
+    assert first <= opt.cold_start_gain * settled * 1.01
+
+
+@pytest.mark.parametrize("rho", [0.9, 0.99])
+def test_rmsprop_cold_start_gain_is_its_uncorrected_bias(rho):
+    opt = OPTIMIZERS["rmsprop"](rho=rho)
+    assert opt.cold_start_gain == pytest.approx(1 / math.sqrt(1 - rho))
+    first, settled = _step_sizes(opt, 3000)
+    assert first / settled == pytest.approx(opt.cold_start_gain, rel=1e-2)
+
+
+def test_cold_start_gain_by_name():
+    assert cold_start_gain("rmsprop", {"rho": 0.96, "eps": 1e-8}) == pytest.approx(5.0)
+    assert cold_start_gain("RMSProp", None) == pytest.approx(10.0)
+    assert cold_start_gain("adam", {"beta1": 0.9}) == 1.0
+    # unknown names and hyperparameters fall back to 1
+    assert cold_start_gain("my-optimizer", {}) == 1.0
+    assert cold_start_gain("rmsprop", {"momentum": 0.9}) == 1.0
+    assert cold_start_gain(None) == 1.0

@@ -14,7 +14,7 @@ from lrfinder import (
     load_result,
 )
 from lrfinder.errors import LRFinderError
-from lrfinder.optimizers import OPTIMIZERS, Adam, get_optimizer
+from lrfinder.optimizers import OPTIMIZERS, SGD, Adam, get_optimizer
 from lrfinder.rangetest import COMPLETED
 
 SHORT = LearningRateSearcher.exponential(1e-5, 10, 60)
@@ -270,6 +270,21 @@ def test_optimizer_instance_with_custom_hyperparameters_is_used(digits):
     b = find_lr(small_net(), digits, optimizer="adam", schedule=SHORT)
     assert a.settings["optimizer_hyperparameters"]["beta1"] == 0.5
     assert not np.array_equal(a.losses[:20], b.losses[:20])
+
+
+def test_the_optimizer_cold_start_gain_is_recorded_and_read(digits):
+    plain = find_lr(small_net(), digits, optimizer="rmsprop", schedule=SHORT)
+    assert plain.settings["cold_start_gain"] == pytest.approx(10.0)
+    assert find_lr(small_net(), digits, schedule=SHORT).settings["cold_start_gain"] == 1.0
+
+    class Jumpy(SGD):  # a user's optimizer whose name the library does not know
+        name = "jumpy"
+        cold_start_gain = 1000.0
+
+    result = find_lr(small_net(), digits, optimizer=Jumpy(), schedule=SHORT)
+    assert result.settings["cold_start_gain"] == 1000.0
+    assert result.analysis == result.suggest(cold_start_gain=1000.0)
+    assert result.suggestion < result.suggest(cold_start_gain=1.0).lr
 
 
 def test_public_names_all_resolve():
