@@ -63,6 +63,19 @@ V-shaped curve the edge is next to the minimum; on a curve that levels off
 long before it turns up (plain SGD on least squares, where a range test keeps
 inching down past the stability limit 2/L before the blow-up shows) it is
 where the levelling starts, well inside the limit.
+
+Two corrections keep the edge safe for a run that starts from scratch, which
+the test, having warmed up the model and optimizer at tiny rates, never is:
+
+* a slow learner (the default test saw no learning and had to be extended)
+  falls only near the largest stable rate, so its edge sits on the cliff;
+  ``auto`` backs off towards minimum / 10 (:data:`SLOW_BACKOFF_WEIGHT`);
+* an optimizer whose first steps from fresh state are larger than its settled
+  ones (RMSProp, whose zero-initialised average is not bias-corrected, by
+  ``1 / sqrt(1 - rho)``: see
+  :attr:`lrfinder.optimizers.Optimizer.cold_start_gain`) is kept that many
+  times below the rate where the test diverged.
+
 See :func:`suggest` and ``benchmarks/quality.py`` for how it was validated.
 """
 
@@ -891,7 +904,9 @@ def suggest(
         halfway along the longest stretch of falling loss. ``"auto"``
         (default): the lowest rate at which the smoothed loss is within
         :data:`EDGE_NOISE_SIGMAS` noise standard deviations, or
-        :data:`EDGE_DROP_FRACTION` of the total drop, of its minimum.
+        :data:`EDGE_DROP_FRACTION` of the total drop, of its minimum, backed
+        off for a slow learner and capped for the optimizer's cold start (see
+        ``slow_learner`` and ``cold_start_gain``).
     window : float, optional
         Smoothing window in decades of lr (default
         :data:`DEFAULT_WINDOW_DECADES`); see :func:`analyse_curve`.

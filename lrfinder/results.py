@@ -43,7 +43,9 @@ class RangeTestResult:
     stop_reasons : tuple of str
         Why each run stopped.
     settings : dict
-        The settings used (optimizer, batch size, seeds, stop factor, schedule ...).
+        The settings used (optimizer, batch size, seeds, stop factor, schedule ...),
+        and what the analysis needs to read the curve: ``extended`` (a slow
+        learner) and the optimizer's ``cold_start_gain``.
     val_steps : ndarray of int, optional
         Step indices where the validation loss was measured.
     val_losses : ndarray of float64, shape (runs, len(val_steps)), optional
