@@ -952,8 +952,7 @@ def suggest(
     if not per_run:
         return main
     run_lrs = tuple(
-        _suggest_one(r_lrs, r_losses, method, window, slow, gain).lr
-        for r_lrs, r_losses in per_run
+        _suggest_one(r_lrs, r_losses, method, window, slow, gain).lr for r_lrs, r_losses in per_run
     )
     found = [math.log10(lr) for lr in run_lrs if lr is not None]
     spread = max(found) - min(found) if len(found) >= 2 else None
