@@ -814,13 +814,17 @@ def _suggest_one(
         )
     c = reading.smoothed.curve
     marks = reading.landmarks
+    backed = _auto_lr(reading, slow)
     ceiling = _auto_lr(reading, slow, gain)
     lr, reason = _choose(reading, method, ceiling, slow, gain)
     lo, hi = reading.band
-    band_low = min(float(c.lrs[lo]), ceiling)
+    band_low = min(float(c.lrs[lo]), backed)
     if slow:  # a slow learner's good rates reach down to the classic reading
         band_low = min(band_low, _minimum_rule(marks))
-    band_high = max(min(float(c.lrs[hi]), ceiling), band_low)
+    band_high = max(min(float(c.lrs[hi]), backed), band_low)
+    # the cold-start cap moves the whole band down with the rate
+    shift = ceiling / backed
+    band_low, band_high = band_low * shift, band_high * shift
     band = (min(band_low, lr), max(band_high, min(lr, ceiling)))
     if reading.still_falling:
         reason += (
