@@ -122,7 +122,10 @@ plt.show()
 #   $y$ direction is tamed at once, and it heads straight along the valley, but its steps keep
 #   shrinking because the sum of past gradients only grows.
 # * **RMSProp** divides by a *recent* average instead, so its steps do not die out. Its first
-#   step is large: the average starts at zero.
+#   step is large: the average starts at zero, and unlike Adam it does not correct for that,
+#   so its first steps are up to $1/\sqrt{1-\rho} = 10$ times its settled ones. A range test
+#   only sees settled steps, which is why lrfinder's `auto` keeps RMSProp ten times below the
+#   rate where its test diverged.
 # * **Adadelta** measures steps in units of its own past steps, so it needs no real learning
 #   rate (lr = 1 here). It starts with steps of about $\sqrt{\epsilon}$: with the default
 #   $\epsilon = 10^{-6}$ it would hardly move in 30 steps (see below), so this picture uses
