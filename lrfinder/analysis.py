@@ -168,7 +168,8 @@ DIVERGENCE_RISE_FRACTION = 0.5
 FALL_START_SLOPE_FRACTION = 0.1
 
 #: The band of good rates is where the slope is below this fraction of the
-#: steepest slope, up to the ``auto`` suggestion's ceiling.
+#: steepest slope, up to the ``auto`` suggestion (before the cold-start cap, which
+#: then moves the whole band down with the suggestion).
 BAND_SLOPE_FRACTION = 0.5
 
 #: The ``minimum`` method divides the rate at the minimum by this factor.
@@ -744,20 +745,28 @@ def _cold_start_cap(reading: _Reading, gain: float) -> float:
     return float(top) / gain
 
 
-def _auto_lr(reading: _Reading, slow: bool = False, gain: float = 1.0) -> float:
-    """The edge of the bottom, backed off towards minimum / 10 for a slow learner,
-    and capped for the optimizer's cold start."""
-    lr = float(reading.smoothed.curve.lrs[reading.i_edge])
+@dataclass(frozen=True)
+class _Auto:
+    """The three stages of the ``auto`` rule."""
+
+    edge: float  # the edge of the curve's bottom
+    backed: float  # backed off towards minimum / 10 for a slow learner (else the edge)
+    lr: float  # capped for the optimizer's cold start: what ``auto`` suggests
+
+
+def _auto(reading: _Reading, slow: bool, gain: float) -> _Auto:
+    edge = float(reading.smoothed.curve.lrs[reading.i_edge])
+    backed = edge
     if slow:
         w = SLOW_BACKOFF_WEIGHT
-        lr = min(lr, lr ** (1.0 - w) * _minimum_rule(reading.landmarks) ** w)
-    return min(lr, _cold_start_cap(reading, gain))
+        backed = min(edge, edge ** (1.0 - w) * _minimum_rule(reading.landmarks) ** w)
+    return _Auto(edge, backed, min(backed, _cold_start_cap(reading, gain)))
 
 
 def _choose(
-    reading: _Reading, method: str, ceiling: float, slow: bool, gain: float
+    reading: _Reading, method: str, auto: _Auto, slow: bool, gain: float
 ) -> tuple[float, str]:
-    """The rate ``method`` reads and why; ``ceiling`` is ``_auto_lr(reading, slow, gain)``."""
+    """The rate ``method`` reads and why."""
     c = reading.smoothed.curve
     marks = reading.landmarks
     if method == "steepest":
@@ -776,21 +785,19 @@ def _choose(
             "halfway along the longest stretch of falling smoothed loss "
             f"(fastai's valley rule), at lr = {_fmt(float(c.lrs[i]))}"
         )
-    edge = _auto_lr(reading)
     reason = (
         f"the smoothed loss falls fastest at lr = {_fmt(marks.steepest)} and is lowest at "
-        f"lr = {_fmt(marks.minimum)}; from lr = {_fmt(edge)} on it is as good as that "
+        f"lr = {_fmt(marks.minimum)}; from lr = {_fmt(auto.edge)} on it is as good as that "
         "minimum (within its noise or 5% of the drop), so larger rates only add risk"
     )
-    backed = _auto_lr(reading, slow)
     if slow:
         reason += (
             ". This problem learns slowly (the default test saw no learning), so its loss "
             "fell only near the largest stable rate and a run from scratch there is "
-            f"unstable: backed off to {_fmt(backed)}, between that edge and one tenth of the "
-            "minimum"
+            f"unstable: backed off to {_fmt(auto.backed)}, between that edge and one tenth "
+            "of the minimum"
         )
-    if ceiling < backed:
+    if auto.lr < auto.backed:
         where = (
             f"where the test diverged (lr = {_fmt(marks.divergence)})"
             if marks.divergence is not None
@@ -799,9 +806,9 @@ def _choose(
         reason += (
             f". This optimizer's first steps from fresh state are up to {gain:.3g} times "
             "the settled steps the test took, so the rate is capped at "
-            f"1/{gain:.3g} of the rate {where}: {_fmt(ceiling)}"
+            f"1/{gain:.3g} of the rate {where}: {_fmt(auto.lr)}"
         )
-    return ceiling, reason
+    return auto.lr, reason
 
 
 def _suggest_one(
@@ -814,18 +821,17 @@ def _suggest_one(
         )
     c = reading.smoothed.curve
     marks = reading.landmarks
-    backed = _auto_lr(reading, slow)
-    ceiling = _auto_lr(reading, slow, gain)
-    lr, reason = _choose(reading, method, ceiling, slow, gain)
+    auto = _auto(reading, slow, gain)
+    lr, reason = _choose(reading, method, auto, slow, gain)
     lo, hi = reading.band
-    band_low = min(float(c.lrs[lo]), backed)
+    band_low = min(float(c.lrs[lo]), auto.backed)
     if slow:  # a slow learner's good rates reach down to the classic reading
         band_low = min(band_low, _minimum_rule(marks))
-    band_high = max(min(float(c.lrs[hi]), backed), band_low)
+    band_high = max(min(float(c.lrs[hi]), auto.backed), band_low)
     # the cold-start cap moves the whole band down with the rate
-    shift = ceiling / backed
+    shift = auto.lr / auto.backed
     band_low, band_high = band_low * shift, band_high * shift
-    band = (min(band_low, lr), max(band_high, min(lr, ceiling)))
+    band = (min(band_low, lr), max(band_high, min(lr, auto.lr)))
     if reading.still_falling:
         reason += (
             "; the loss was still falling at the end of the test, so the minimum may lie "
