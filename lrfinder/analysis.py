@@ -363,13 +363,14 @@ def _check_window(window: float) -> float:
 
 
 def _check_gain(gain) -> float:
+    """A cold-start gain as a float >= 1: first steps no larger than settled ones need no cap."""
     try:
-        gain = float(gain)
+        value = float(gain)
     except (TypeError, ValueError):
-        gain = math.nan
-    if not math.isfinite(gain) or gain < 1.0:
-        raise LRFinderError(f"cold_start_gain must be a finite number >= 1, got {gain!r}")
-    return gain
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise LRFinderError(f"cold_start_gain must be a finite number > 0, got {gain!r}")
+    return max(value, 1.0)
 
 
 def _settings_gain(result) -> float:
@@ -932,10 +933,11 @@ def suggest(
         (``result.settings["extended"]``).
     cold_start_gain : float, optional
         How many times larger than the test's settled steps the optimizer's first
-        steps from fresh state are (>= 1); ``auto`` stays this many times below
-        the rate where the test diverged. By default (None) it is read from
-        ``result.settings``: recorded by :func:`~lrfinder.find_lr`, or derived
-        from the optimizer's name and hyperparameters, else 1. See
+        steps from fresh state are; ``auto`` stays this many times below the
+        rate where the test diverged (a gain up to 1 needs no cap). By default
+        (None) it is read from ``result.settings``: recorded by
+        :func:`~lrfinder.find_lr`, or derived from the optimizer's name and
+        hyperparameters, else 1. See
         :attr:`lrfinder.optimizers.Optimizer.cold_start_gain`.
 
     Returns

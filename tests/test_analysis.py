@@ -363,10 +363,20 @@ def test_the_cold_start_gain_is_read_from_the_settings(settings):
     assert suggest(ExtendedResult(lrs, loss, settings)).lr == pytest.approx(expected.lr)
 
 
-@pytest.mark.parametrize("gain", [0.5, -1, float("nan"), float("inf"), "ten"])
+@pytest.mark.parametrize("gain", [0, -1, float("nan"), float("inf"), "ten"])
 def test_bad_cold_start_gain_is_refused(gain):
-    with pytest.raises(LRFinderError, match="cold_start_gain must be a finite number >= 1"):
-        suggest(descent(), cold_start_gain=gain)
+    lrs, loss = descent()
+    with pytest.raises(LRFinderError, match="cold_start_gain must be a finite number > 0"):
+        suggest((lrs, loss), cold_start_gain=gain)
+    # a corrupt value in a saved result is refused the same way
+    with pytest.raises(LRFinderError, match="cold_start_gain must be a finite number > 0"):
+        suggest(ExtendedResult(lrs, loss, {"cold_start_gain": gain}))
+
+
+def test_a_gain_below_one_needs_no_cap():
+    # first steps smaller than the settled ones (as Momentum's) are never a risk
+    lrs, loss = descent()
+    assert suggest((lrs, loss), cold_start_gain=0.1) == suggest((lrs, loss))
 
 
 # ----------------------------------------------------------------------------- bad input
