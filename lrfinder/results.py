@@ -212,13 +212,21 @@ class RangeTestResult:
 
 
 def median_over_runs(run_losses: np.ndarray) -> np.ndarray:
-    """The elementwise median over runs (rows), ignoring the NaN after a run stopped.
+    """The elementwise median over runs (rows), where a run that stopped early counts as +inf.
 
-    A single run is returned as a copy. A column that is NaN in every run stays NaN.
+    A run stops before the others only when its loss blew up, so after its last
+    recorded step it is worse than any loss: the median diverges where most runs
+    had diverged, not where the last survivor did. Other NaNs (a step with no
+    loss inside a run) are ignored. A single run is returned as a copy; a column
+    that is NaN in every run stays NaN.
     """
     rows = np.atleast_2d(np.asarray(run_losses, dtype=np.float64))
     if rows.shape[0] == 1:
         return rows[0].copy()
+    recorded = ~np.isnan(rows)
+    length = np.where(recorded.any(axis=1), rows.shape[1] - np.argmax(recorded[:, ::-1], axis=1), 0)
+    rows = np.where(np.arange(rows.shape[1]) >= length[:, None], np.inf, rows)
+    rows[:, length.max() :] = np.nan  # past the longest run nothing was recorded
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # numpy warns on all-NaN columns
         return np.nanmedian(rows, axis=0)

@@ -1,4 +1,5 @@
 import json
+import math
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from lrfinder import (
 from lrfinder.errors import LRFinderError
 from lrfinder.optimizers import OPTIMIZERS, SGD, Adam, get_optimizer
 from lrfinder.rangetest import COMPLETED
+from lrfinder.results import median_over_runs
 
 SHORT = LearningRateSearcher.exponential(1e-5, 10, 60)
 
@@ -144,11 +146,29 @@ def test_repeats_keep_every_run_and_the_median(digits):
     result = find_lr(small_net(), digits, optimizer="adam", schedule=SHORT, repeats=3)
     assert result.run_losses.shape[0] == 3 == len(result.stop_reasons)
     assert not np.array_equal(result.run_losses[0], result.run_losses[1])
-    with np.errstate(all="ignore"):
-        median = np.nanmedian(result.run_losses, axis=0)
+    # after a run stopped (it diverged) it counts as worse than any loss
+    stopped = np.isnan(result.run_losses)
+    assert stopped.any() and not stopped.all(axis=0).any()
+    median = np.median(np.where(stopped, np.inf, result.run_losses), axis=0)
     assert np.array_equal(result.losses, median)
     single = find_lr(small_net(), digits, optimizer="adam", schedule=SHORT)
     assert np.array_equal(single.losses, result.run_losses[0][: single.losses.size])
+
+
+def test_the_median_diverges_where_most_runs_diverged_not_where_the_last_did():
+    nan = np.nan
+    runs = np.array(
+        [
+            [3.0, 2.0, 1.0, nan, nan, nan],  # diverged after step 2
+            [3.0, 2.0, 1.0, 0.5, 0.4, 0.3],  # the survivor
+            [3.0, 2.0, 1.0, 1.0, nan, nan],  # diverged after step 3
+        ]
+    )
+    assert np.array_equal(median_over_runs(runs), [3.0, 2.0, 1.0, 1.0, np.inf, np.inf])
+    # a gap inside a run is not a stop, and a single run is its own median
+    runs[1, 1] = nan
+    assert median_over_runs(runs)[1] == 2.0
+    assert np.array_equal(median_over_runs(runs[1:2]), runs[1], equal_nan=True)
 
 
 def test_validation_curve_every_k_steps(digits):
@@ -179,7 +199,9 @@ def test_load_result_reads_the_search_csv_with_runs(tmp_path):
     result = load_result(path)
     assert result.lrs.tolist() == [0.1, 0.2, 0.3]
     assert result.n_runs == 2
-    assert result.losses.tolist() == [4.0, 3.0, 1.0]
+    # run 0 stopped after step 1 (it diverged), so half the runs had diverged at step 2
+    assert result.losses.tolist() == [4.0, 3.0, math.inf]
+    assert np.isnan(result.run_losses[0, 2])  # the raw record is kept as it was
     headerless = tmp_path / "plain.csv"
     headerless.write_text("0.1,3\n0.2,2\n")
     assert load_result(headerless).losses.tolist() == [3.0, 2.0]
