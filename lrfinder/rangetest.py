@@ -107,6 +107,8 @@ def find_lr(
         Runs of the test. Runs after the first draw new initial weights with seed
         ``seed + r`` when the model has ``reinitialize(seed)`` (as
         :class:`~lrfinder.network.TwoLayerNet` does), and always a new batch order.
+        ``result.losses`` is then the median over runs, in which a run that stopped
+        (it diverged) counts as worse than any loss after its last step.
     val_data : Dataset or (x, y), optional
         Held-out data. When given, a fixed subset of ``val_size`` rows is scored every
         ``val_every`` steps, and the analysis reads that curve (Smith's advice).
