@@ -271,8 +271,8 @@ MethodOpt = Annotated[
     Method,
     typer.Option(
         case_sensitive=False,
-        help="How to read the curve: auto (between the steepest descent and the minimum), "
-        "steepest, minimum (minimum / 10) or valley (fastai's rule).",
+        help="How to read the curve: auto (where the curve reaches its bottom, kept safe "
+        "for a run from scratch), steepest, minimum (minimum / 10) or valley (fastai's rule).",
         rich_help_panel=_RUN,
     ),
 ]
