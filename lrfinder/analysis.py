@@ -89,7 +89,7 @@ from typing import Any
 
 import numpy as np
 
-from lrfinder.errors import LRFinderError
+from lrfinder.errors import LRFinderError, check_positive
 from lrfinder.results import median_over_runs
 
 __all__ = [
@@ -351,26 +351,12 @@ def _opt_float(value) -> float | None:
 
 
 def _check_window(window: float) -> float:
-    try:
-        value = float(window)
-    except (TypeError, ValueError):
-        raise LRFinderError(
-            f"window must be a positive number of decades, got {window!r}"
-        ) from None
-    if not math.isfinite(value) or value <= 0:
-        raise LRFinderError(f"window must be a positive number of decades, got {window!r}")
-    return value
+    return check_positive("window", window, "a positive number of decades")
 
 
 def _check_gain(gain) -> float:
     """A cold-start gain as a float >= 1: first steps no larger than settled ones need no cap."""
-    try:
-        value = float(gain)
-    except (TypeError, ValueError):
-        value = math.nan
-    if not math.isfinite(value) or value <= 0:
-        raise LRFinderError(f"cold_start_gain must be a finite number > 0, got {gain!r}")
-    return max(value, 1.0)
+    return max(check_positive("cold_start_gain", gain, "a finite number > 0"), 1.0)
 
 
 def _settings_gain(result) -> float:

@@ -1,5 +1,6 @@
-"""The one exception lrfinder raises for bad input, and the count check that raises it."""
+"""The one exception lrfinder raises for bad input, and the checks that raise it."""
 
+import math
 import numbers
 
 
@@ -22,3 +23,17 @@ def check_count(name: str, value, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise LRFinderError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
+
+
+def check_positive(name: str, value, what: str = "a positive finite number") -> float:
+    """Return ``value`` as a float, or raise if it is not a finite number > 0.
+
+    The message reads "``name`` must be ``what``, got ``value``".
+    """
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number) or number <= 0:
+        raise LRFinderError(f"{name} must be {what}, got {value!r}")
+    return number

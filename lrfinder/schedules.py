@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from lrfinder.errors import LRFinderError, check_count
+from lrfinder.errors import LRFinderError, check_count, check_positive
 
 #: A rate within this fraction of ``step`` past ``end`` still counts as ``end``.
 #: It absorbs the rounding in ``(end - start) / step`` and nothing more.
@@ -35,16 +35,6 @@ MAX_STEPS = 1_000_000
 
 #: Two rates closer than this (relative) are the same rate when segments join.
 JOIN_RTOL = 1e-9
-
-
-def _positive(name: str, value: float) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise LRFinderError(f"{name} must be a positive number, got {value!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise LRFinderError(f"{name} must be a positive finite number, got {value!r}")
-    return value
 
 
 class Looper:
@@ -77,10 +67,10 @@ class Looper:
     """
 
     def __init__(self, start: float, step: float, iterations: int, end: float | None = None):
-        self.start = _positive("start", start)
-        self.step = _positive("step", step)
+        self.start = check_positive("start", start)
+        self.step = check_positive("step", step)
         self.iterations = check_count("iterations", iterations)
-        self.end = self.start * 10 if end is None else _positive("end", end)
+        self.end = self.start * 10 if end is None else check_positive("end", end)
         if self.end < self.start:
             raise LRFinderError(
                 f"end must be >= start, got start={self.start!r} and end={self.end!r}"
@@ -214,7 +204,7 @@ class LearningRateSearcher:
     @classmethod
     def exponential(cls, start: float, end: float, num: int = 100) -> LearningRateSearcher:
         """``num`` rates spaced evenly in log10 from ``start`` to ``end``, both included."""
-        start, end = _positive("start", start), _positive("end", end)
+        start, end = check_positive("start", start), check_positive("end", end)
         num = check_count("num", num, minimum=2)
         if end <= start:
             raise LRFinderError(f"end must be > start, got start={start!r} and end={end!r}")
@@ -224,7 +214,7 @@ class LearningRateSearcher:
     @classmethod
     def linear(cls, start: float, end: float, num: int = 100) -> LearningRateSearcher:
         """``num`` rates spaced evenly from ``start`` to ``end``, both included."""
-        start, end = _positive("start", start), _positive("end", end)
+        start, end = check_positive("start", start), check_positive("end", end)
         num = check_count("num", num, minimum=2)
         if end <= start:
             raise LRFinderError(f"end must be > start, got start={start!r} and end={end!r}")

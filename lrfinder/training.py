@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrfinder.batches import BatchSampler, as_array_data, param_dtype
-from lrfinder.errors import LRFinderError
+from lrfinder.errors import LRFinderError, check_positive
 from lrfinder.optimizers import Optimizer, get_optimizer
 
 
@@ -90,9 +90,7 @@ def train(
     """
     opt = get_optimizer(optimizer)
     if not callable(lr):
-        value = float(lr)
-        if not math.isfinite(value) or value <= 0:
-            raise LRFinderError(f"lr must be a positive number, got {lr!r}")
+        check_positive("lr", lr, "a positive number")
     if not (isinstance(epochs, (int, float)) and epochs > 0):
         raise LRFinderError(f"epochs must be a number > 0, got {epochs!r}")
     train_data = as_array_data(data, name="data")
