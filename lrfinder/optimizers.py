@@ -372,17 +372,31 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
 
 
 def cold_start_gain(name: str | None, hyperparameters: Mapping | None = None) -> float:
-    """:attr:`Optimizer.cold_start_gain` of the optimizer called ``name`` (1.0 if unknown).
+    """:attr:`Optimizer.cold_start_gain` of the optimizer called ``name``, built with
+    ``hyperparameters`` (None or ``{}``: its defaults).
 
-    For results that recorded only the optimizer's name and hyperparameters.
+    For results that recorded only the optimizer's name and hyperparameters (JSON
+    files of schema 1). A name that is not in :data:`OPTIMIZERS` (None for an
+    imported curve, or a user's own optimizer) gives 1.0: nothing is known about
+    its first steps, so no cap applies.
+
+    Raises
+    ------
+    LRFinderError
+        When a known optimizer cannot be built from ``hyperparameters`` (an
+        unknown keyword, a value of the wrong type or out of range). Falling back
+        to 1.0 there would silently turn off RMSProp's cap.
     """
     cls = OPTIMIZERS.get(str(name).lower())
     if cls is None:
         return 1.0
     try:
         return float(cls(**dict(hyperparameters or {})).cold_start_gain)
-    except (TypeError, LRFinderError):
-        return 1.0
+    except (TypeError, ValueError) as err:  # LRFinderError is a ValueError
+        raise LRFinderError(
+            f"cannot rebuild optimizer {name!r} from hyperparameters {hyperparameters!r} "
+            f"to get its cold_start_gain: {err}"
+        ) from None
 
 
 def get_optimizer(optimizer: str | Optimizer) -> Optimizer:

@@ -16,7 +16,7 @@ from dataclasses import replace
 import numpy as np
 
 from lrfinder.batches import ArrayData, BatchSampler, as_array_data, param_dtype
-from lrfinder.errors import LRFinderError, check_count
+from lrfinder.errors import LRFinderError, check_count, check_positive
 from lrfinder.optimizers import Optimizer, get_optimizer
 from lrfinder.results import RangeTestResult, median_over_runs
 from lrfinder.schedules import LearningRateSearcher
@@ -117,9 +117,10 @@ def find_lr(
     extend : bool
         With the default schedule only: when the curve shows no learning (the
         loss never fell measurably), run the test again over the same range with
-        ``EXTEND_FACTOR`` times more steps and return that run;
-        ``result.settings["extended"]`` then says why, and the analysis reads the
-        curve as a slow learner's (see :data:`lrfinder.analysis.SLOW_BACKOFF_WEIGHT`).
+        ``EXTEND_FACTOR`` times more steps and return that run; its
+        ``slow_learner`` is then True and its ``note`` says why, and the analysis
+        reads the curve as a slow learner's (see
+        :data:`lrfinder.analysis.SLOW_BACKOFF_WEIGHT`).
     callback : callable, optional
         Called as ``callback(step, lr, loss)`` after every step (progress bars).
 
@@ -190,10 +191,14 @@ def find_lr(
     finally:  # after the last run, and after any error
         _restore(model, opt, model_backup, opt_backup)
 
+    gain = check_positive(
+        f"{type(opt).__name__}.cold_start_gain", opt.cold_start_gain, "a finite number > 0"
+    )
     settings = {
         "optimizer": opt.name,
         "optimizer_hyperparameters": dict(opt.hyperparameters),
-        "cold_start_gain": float(opt.cold_start_gain),
+        # the old key, kept until the analyser reads result.cold_start_gain
+        "cold_start_gain": gain,
         "schedule": repr(schedule),
         "planned_steps": int(lrs.size),
         "batch_size": int(batch_size),
@@ -206,7 +211,7 @@ def find_lr(
         "val_size": int(len(val.x)) if val is not None else None,
     }
     result = _assemble(
-        lrs, runs, reasons, val_runs if val is not None else None, settings, val_every
+        lrs, runs, reasons, val_runs if val is not None else None, settings, val_every, gain
     )
     if interrupted:
         raise RangeTestInterrupted(result)
@@ -214,25 +219,34 @@ def find_lr(
         longer = LearningRateSearcher.exponential(
             DEFAULT_START, DEFAULT_END, DEFAULT_NUM * EXTEND_FACTOR
         )
-        again = find_lr(
-            model,
-            data,
-            optimizer=opt,
-            schedule=longer,
-            batch_size=batch_size,
-            seed=seed,
-            stop_factor=stop_factor,
-            repeats=repeats,
-            val_data=val_data,
-            val_every=val_every,
-            val_size=val_size,
-            callback=callback,
-        )
         note = (
             f"the default {DEFAULT_NUM}-step test saw no learning ({result.analysis.reason}); "
             f"this is a {DEFAULT_NUM * EXTEND_FACTOR}-step test over the same range"
         )
-        return replace(again, settings={**again.settings, "extended": note})
+
+        def slow(longer_result: RangeTestResult) -> RangeTestResult:
+            # settings["extended"]: the old key, kept until the analyser reads slow_learner
+            extended = {**longer_result.settings, "extended": note}
+            return replace(longer_result, slow_learner=True, note=note, settings=extended)
+
+        try:
+            again = find_lr(
+                model,
+                data,
+                optimizer=opt,
+                schedule=longer,
+                batch_size=batch_size,
+                seed=seed,
+                stop_factor=stop_factor,
+                repeats=repeats,
+                val_data=val_data,
+                val_every=val_every,
+                val_size=val_size,
+                callback=callback,
+            )
+        except RangeTestInterrupted as stop:  # the partial longer test is a slow learner's too
+            raise RangeTestInterrupted(slow(stop.result)) from None
+        return slow(again)
     return result
 
 
@@ -300,7 +314,10 @@ def _one_run(
     return losses, reason, val_losses
 
 
-def _assemble(lrs, runs, reasons, val_runs, settings, val_every) -> RangeTestResult:
+def _assemble(
+    lrs, runs, reasons, val_runs, settings, val_every, cold_start_gain
+) -> RangeTestResult:
+    """The frozen result of the runs; ``cold_start_gain`` is the optimizer's."""
     run_losses = np.vstack(runs)
     recorded = np.nonzero(np.any(np.isfinite(run_losses), axis=0))[0]
     n = int(recorded[-1]) + 1 if recorded.size else 0
@@ -321,4 +338,5 @@ def _assemble(lrs, runs, reasons, val_runs, settings, val_every) -> RangeTestRes
         settings=settings,
         val_steps=val_steps,
         val_losses=val_losses,
+        cold_start_gain=cold_start_gain,
     )

@@ -5,12 +5,18 @@ again without training: every recorded learning rate and raw loss, the reason
 the run stopped and the settings used. ``result.to_json(path)`` and
 :func:`load_result` round-trip it exactly (floats are written with ``repr``
 precision; missing values, the padding after a repeat stopped early, as null).
+
+What the analyser needs besides the curve is typed: ``slow_learner`` (the
+default test saw no learning and was extended) and ``cold_start_gain`` (of the
+optimizer). JSON files of schema 1 kept these only in the free-form settings;
+:func:`load_result` still reads them (see :meth:`RangeTestResult.from_dict`).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import numbers
 import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -20,9 +26,14 @@ from typing import Any
 import numpy as np
 
 from lrfinder.errors import LRFinderError
+from lrfinder.optimizers import cold_start_gain as optimizer_cold_start_gain
 
 #: Written into every JSON file; bumped when the layout changes incompatibly.
-SCHEMA_VERSION = 1
+#: 2: the typed fields ``slow_learner``, ``cold_start_gain`` and ``note``.
+SCHEMA_VERSION = 2
+
+#: Older schemas :meth:`RangeTestResult.from_dict` still reads.
+OLD_SCHEMAS = (1,)
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,12 +55,24 @@ class RangeTestResult:
         Why each run stopped.
     settings : dict
         The settings used (optimizer, batch size, seeds, stop factor, schedule ...),
-        and what the analysis needs to read the curve: ``extended`` (a slow
-        learner) and the optimizer's ``cold_start_gain``.
+        for people; code should read the typed fields below. For now
+        :func:`~lrfinder.find_lr` also writes the old keys ``extended`` (= ``note``)
+        and ``cold_start_gain`` here.
     val_steps : ndarray of int, optional
         Step indices where the validation loss was measured.
     val_losses : ndarray of float64, shape (runs, len(val_steps)), optional
         The validation loss at those steps, for each run.
+    slow_learner : bool
+        True when :func:`~lrfinder.find_lr` saw no learning in its default test and
+        this is the longer test it ran instead; the analysis then reads the curve
+        as a slow learner's. False for imported curves.
+    cold_start_gain : float
+        The optimizer's :attr:`~lrfinder.optimizers.Optimizer.cold_start_gain`
+        (how much larger its first steps from fresh state are than the settled
+        steps the test took); a finite number > 0, 1.0 for imported curves.
+    note : str or None
+        A remark in plain words on how the test was run: why it was extended,
+        when ``slow_learner``. None otherwise.
     """
 
     lrs: np.ndarray
@@ -60,6 +83,9 @@ class RangeTestResult:
     settings: dict[str, Any] = field(default_factory=dict)
     val_steps: np.ndarray | None = None
     val_losses: np.ndarray | None = None
+    slow_learner: bool = False
+    cold_start_gain: float = 1.0
+    note: str | None = None
 
     def __post_init__(self) -> None:
         lrs = np.asarray(self.lrs, dtype=np.float64).reshape(-1)
@@ -81,10 +107,34 @@ class RangeTestResult:
         for array in (self.lrs, self.losses, self.run_losses, self.val_steps, self.val_losses):
             if array is not None:
                 array.setflags(write=False)
+        if not isinstance(self.slow_learner, bool | np.bool_):
+            raise LRFinderError(f"slow_learner must be True or False, got {self.slow_learner!r}")
+        object.__setattr__(self, "slow_learner", bool(self.slow_learner))
+        gain = self.cold_start_gain
+        is_number = isinstance(gain, numbers.Real) and not isinstance(gain, bool | np.bool_)
+        if not (is_number and math.isfinite(gain) and gain > 0):  # "10" or True is no gain
+            raise LRFinderError(f"cold_start_gain must be a finite number > 0, got {gain!r}")
+        object.__setattr__(self, "cold_start_gain", float(gain))
+        if self.note is not None and not isinstance(self.note, str):
+            raise LRFinderError(f"note must be a string or None, got {self.note!r}")
 
     @classmethod
-    def from_curve(cls, lrs, losses, *, stop_reason="imported curve", settings=None):
-        """A result from a bare ``(lrs, losses)`` curve recorded elsewhere."""
+    def from_curve(
+        cls,
+        lrs,
+        losses,
+        *,
+        stop_reason="imported curve",
+        settings=None,
+        slow_learner=False,
+        cold_start_gain=1.0,
+    ):
+        """A result from a bare ``(lrs, losses)`` curve recorded elsewhere.
+
+        Nothing is known about how it was recorded, so by default it is not a slow
+        learner and has ``cold_start_gain`` 1 (no cap); give them if you know better
+        (``cold_start_gain=10`` for a curve of torch's RMSProp at its default alpha).
+        """
         lrs = np.asarray(lrs, dtype=np.float64).reshape(-1)
         losses = np.asarray(losses, dtype=np.float64).reshape(-1)
         if lrs.size != losses.size:
@@ -95,7 +145,16 @@ class RangeTestResult:
             raise LRFinderError("the curve is empty; give at least one (lr, loss) pair")
         if not np.all(np.isfinite(lrs)) or np.any(lrs <= 0):
             raise LRFinderError("every learning rate must be a positive finite number")
-        return cls(lrs, losses, losses[None, :], stop_reason, (stop_reason,), dict(settings or {}))
+        return cls(
+            lrs,
+            losses,
+            losses[None, :],
+            stop_reason,
+            (stop_reason,),
+            dict(settings or {}),
+            slow_learner=slow_learner,
+            cold_start_gain=cold_start_gain,
+        )
 
     # -- analysis -----------------------------------------------------------------
 
@@ -139,6 +198,9 @@ class RangeTestResult:
             "run_losses": [_encode(row) for row in self.run_losses],
             "stop_reason": self.stop_reason,
             "stop_reasons": list(self.stop_reasons),
+            "slow_learner": self.slow_learner,
+            "cold_start_gain": self.cold_start_gain,
+            "note": self.note,
             "settings": self.settings,
             "val_steps": None if self.val_steps is None else self.val_steps.tolist(),
             "val_losses": None
@@ -150,31 +212,54 @@ class RangeTestResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, source: str = "result") -> RangeTestResult:
-        try:
-            if data.get("schema") != SCHEMA_VERSION:
-                raise LRFinderError(
-                    f"{source} has schema {data.get('schema')!r}, expected {SCHEMA_VERSION}; "
-                    "it was written by another lrfinder version"
+        """Rebuild a result from :meth:`to_dict` output, of this schema or an older one.
+
+        Schema 1 had no typed fields; they are rebuilt from its settings:
+        ``slow_learner`` is ``bool(settings["extended"])`` and ``note`` that
+        sentence; ``cold_start_gain`` is ``settings["cold_start_gain"]`` when
+        recorded, else :func:`lrfinder.optimizers.cold_start_gain` of the
+        recorded optimizer name and hyperparameters (1.0 for an unknown name,
+        an error for hyperparameters that do not build that optimizer).
+        Every error is one line that names ``source``.
+        """
+        schema = data.get("schema")
+        known = type(schema) is int and (schema == SCHEMA_VERSION or schema in OLD_SCHEMAS)
+        if not known:
+            newer = type(schema) is int and schema > SCHEMA_VERSION
+            raise LRFinderError(
+                f"{source} has schema {schema!r}, but this lrfinder reads schemas "
+                f"{', '.join(map(str, (*OLD_SCHEMAS, SCHEMA_VERSION)))}; "
+                + (
+                    "it was written by a newer lrfinder, upgrade lrfinder to read it"
+                    if newer
+                    else "it was not written by lrfinder's --json / result.to_json()"
                 )
-            val = data.get("val_losses")
-            return cls(
-                lrs=_decode(data["lrs"]),
-                losses=_decode(data["losses"]),
-                run_losses=np.array([_decode(r) for r in data["run_losses"]]),
-                stop_reason=str(data["stop_reason"]),
-                stop_reasons=tuple(data["stop_reasons"]),
-                settings=dict(data.get("settings") or {}),
-                val_steps=data.get("val_steps"),
-                val_losses=None if val is None else np.array([_decode(r) for r in val]),
             )
+        try:
+            val = data.get("val_losses")
+            fields = {
+                "lrs": _decode(data["lrs"]),
+                "losses": _decode(data["losses"]),
+                "run_losses": np.array([_decode(r) for r in data["run_losses"]]),
+                "stop_reason": str(data["stop_reason"]),
+                "stop_reasons": tuple(data["stop_reasons"]),
+                "settings": dict(data.get("settings") or {}),
+                "val_steps": data.get("val_steps"),
+                "val_losses": None if val is None else np.array([_decode(r) for r in val]),
+            }
+            if schema == SCHEMA_VERSION:
+                fields["slow_learner"] = data["slow_learner"]
+                fields["cold_start_gain"] = data["cold_start_gain"]
+                fields["note"] = data.get("note")
+            else:
+                fields.update(_typed_fields_of_v1(fields["settings"]))
+            return cls(**fields)
         except KeyError as err:
             raise LRFinderError(
                 f"{source} has no {err.args[0]!r} field; is it a file written by "
                 "lrfinder's --json / result.to_json()?"
             ) from None
-        except (TypeError, ValueError) as err:
-            if isinstance(err, LRFinderError):
-                raise
+        except (TypeError, ValueError) as err:  # LRFinderError too: the fields' own checks
             raise LRFinderError(f"{source} is not a valid lrfinder result: {err}") from None
 
     def to_json(self, path) -> Path:
@@ -199,6 +284,9 @@ class RangeTestResult:
             and self.settings == other.settings
             and _same(self.val_steps, other.val_steps)
             and _same(self.val_losses, other.val_losses)
+            and self.slow_learner == other.slow_learner
+            and self.cold_start_gain == other.cold_start_gain
+            and self.note == other.note
         )
 
     __hash__ = None  # type: ignore[assignment]
@@ -207,7 +295,8 @@ class RangeTestResult:
         lo, hi = (self.lrs.min(), self.lrs.max()) if self.lrs.size else (math.nan, math.nan)
         return (
             f"RangeTestResult({self.lrs.size} steps, lr {lo:.3g}..{hi:.3g}, runs={self.n_runs}, "
-            f"stop_reason={self.stop_reason!r}, suggestion={self.suggestion!r})"
+            f"stop_reason={self.stop_reason!r}, slow_learner={self.slow_learner!r}, "
+            f"cold_start_gain={self.cold_start_gain!r}, suggestion={self.suggestion!r})"
         )
 
 
@@ -230,6 +319,21 @@ def median_over_runs(run_losses: np.ndarray) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # numpy warns on all-NaN columns
         return np.nanmedian(rows, axis=0)
+
+
+def _typed_fields_of_v1(settings: dict[str, Any]) -> dict[str, Any]:
+    """``slow_learner``, ``cold_start_gain`` and ``note`` from the settings of a schema-1 file."""
+    extended = settings.get("extended")
+    gain = settings.get("cold_start_gain")
+    if gain is None:  # files written before find_lr recorded it
+        gain = optimizer_cold_start_gain(
+            settings.get("optimizer"), settings.get("optimizer_hyperparameters")
+        )
+    return {
+        "slow_learner": bool(extended),
+        "cold_start_gain": gain,
+        "note": str(extended) if extended else None,
+    }
 
 
 def _same(a, b) -> bool:
@@ -368,4 +472,13 @@ def _repeats_from_runs(runs: list[tuple[list[float], list[float]]], source: str)
     base = RangeTestResult.from_curve(longest, run_losses[0])  # validates the rates
     median = median_over_runs(run_losses)
     reasons = ("imported curve",) * len(runs)
-    return RangeTestResult(base.lrs, median, run_losses, reasons[0], reasons, {"source": source})
+    return RangeTestResult(
+        base.lrs,
+        median,
+        run_losses,
+        reasons[0],
+        reasons,
+        {"source": source},
+        slow_learner=False,
+        cold_start_gain=1.0,
+    )
