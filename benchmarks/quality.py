@@ -1,30 +1,43 @@
-"""How good are the suggested learning rates? Regret against a grid-searched truth.
+"""How good is each single suggestion? Per-run regret against a grid-searched truth.
+
+A user runs the range test once and trains with the number it prints, so every
+run is scored on its own: a median over seeds would hide the runs that fail.
 
 Truth
-    For each dataset and optimizer, ``TwoLayerNet(n_in, 128, n_out)`` is trained at
-    every constant rate of a log grid (1e-5 to 10, 4 points per decade) for a fixed
-    budget, with several seeds, and its test accuracy is scored. The truth curve is
-    the mean accuracy over seeds. It is cached in ``benchmarks/.cache``.
+    For each dataset and optimizer, ``TwoLayerNet(n_in, 128, n_out)`` is trained
+    from scratch at every constant rate of a log grid (1e-5 to 10, 4 points per
+    decade) for a fixed budget, with ``--truth-seeds`` seeds, and scored on the
+    test split: accuracy, or R^2 (clipped at 0) for the regression ``sine``. The
+    truth curve is the mean score over those seeds; a rate at which any seed's
+    training turned non-finite is marked as diverging.
 
-Suggestions
-    For each seed, the range test (``find_lr`` with its default schedule, batch 64)
-    is run on a network initialised with that seed; every method of
+Runs
+    Each run is one range test (``find_lr`` with its default schedule, batch 64)
+    on a network initialised with one of ``--seeds`` initial seeds and one of
+    ``--orders`` batch-order seeds. Every method of
     :func:`lrfinder.analysis.suggest` reads the same curve.
 
-Regret
-    ``best mean accuracy - truth(suggested lr)`` in percentage points, the truth
-    interpolated linearly in log10(lr) (and held flat beyond the grid). A method that
-    returns no rate scores the worst accuracy on the grid. "Decades off" is
-    ``log10(suggested) - log10(best grid rate)``.
+Scores, per (dataset, optimizer) cell
+    regret   ``best mean score - truth(suggested lr)``, in percentage points (R^2
+             points for ``sine``); the truth is interpolated linearly in log10(lr)
+             and held flat beyond the grid. No suggestion scores the worst grid rate.
+    mean, worst
+             mean and maximum regret over the cell's runs (the headline);
+    spread   max - min of log10(suggested lr) over the runs, in decades;
+    median   the median regret over runs (secondary: it hides failing runs);
+    band     share of runs whose band contains the best grid rate;
+    div      runs whose suggestion lies at or above the lowest grid rate at which
+             a from-scratch run diverged.
 
 Run from the repository root::
 
-    python benchmarks/quality.py                       # digits and mnist, 6 optimizers
-    python benchmarks/quality.py --datasets double-arc,spiral,moons,wine,cancer
-    python benchmarks/quality.py --quick               # 1 seed, 2 optimizers, digits
+    python benchmarks/quality.py --jobs 2                      # digits and mnist
+    python benchmarks/quality.py --datasets all --jobs 2       # every dataset
+    python benchmarks/quality.py --quick                       # digits, sgd+adam, 2 runs
 
-MNIST is read from ``--data-dir`` (default ``$LRFINDER_DATA`` or
-``/work/shared/data``); it is never downloaded here.
+Range tests and truth are cached in ``benchmarks/.cache`` (delete it after changing
+the range test). MNIST is read from ``--data-dir``, ``$LRFINDER_DATA`` or the
+repository's ``../shared/data``; it is never downloaded here, and skipped when absent.
 """
 
 from __future__ import annotations
@@ -36,16 +49,16 @@ import math
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-# one BLAS thread per process: the benchmark runs beside other work on 2 cores
+# one BLAS thread per process: joblib runs one process per core
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import numpy as np  # noqa: E402
 
+ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(__file__).resolve().parent / ".cache"
 
 #: The truth grid: 1e-5 .. 10, four points per decade (25 rates).
@@ -67,15 +80,32 @@ METHODS = ("auto", "steepest", "minimum", "valley")
 #: breast cancer, which was kept out of the design of the rules as an unseen check.
 TABULAR = {"wine": "load_wine", "cancer": "load_breast_cancer"}
 
+LARGE = ("digits", "mnist")
+SMALL = ("double-arc", "spiral", "moons", "wine", "cancer", "sine")
+ALL = LARGE + SMALL
+
+#: Bumped when the range test changes, so that cached range tests are recomputed.
+RANGE_VERSION = 2
+
 
 # ----------------------------------------------------------------------------- data
 
 
-def data_dir(arg: str | None) -> str | None:
-    return arg or os.environ.get("LRFINDER_DATA") or "/work/shared/data"
+def data_dir(arg: str | None) -> Path:
+    if arg:
+        return Path(arg)
+    if os.environ.get("LRFINDER_DATA"):
+        return Path(os.environ["LRFINDER_DATA"])
+    return ROOT.parent / "shared" / "data"
 
 
-def load(name: str, data_root: str | None):
+def mnist_available(root: Path) -> bool:
+    return (root / "mnist" / "train-images-idx3-ubyte.gz").exists() or (
+        root / "train-images-idx3-ubyte.gz"
+    ).exists()
+
+
+def load(name: str, data_root: Path | None):
     from lrfinder.datasets import load_dataset
 
     if name in TABULAR:
@@ -95,13 +125,15 @@ def _tabular_npz(name: str) -> Path:
         x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=0.3, random_state=0, stratify=y)
         mean, std = x_tr.mean(axis=0), x_tr.std(axis=0)
         CACHE.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
         np.savez(
-            path,
+            tmp,
             x=((x_tr - mean) / std).astype(np.float32),
             y=y_tr,
             x_test=((x_te - mean) / std).astype(np.float32),
             y_test=y_te,
         )
+        tmp.replace(path)
     return path
 
 
@@ -115,6 +147,19 @@ def network(ds, seed: int):
     return TwoLayerNet.for_dataset(ds, n_hidden=HIDDEN, seed=seed)
 
 
+def test_score(model, ds) -> float:
+    """Test accuracy, or R^2 clipped at 0 for regression; 0 for a broken model."""
+    if ds.task != "regression":
+        _, acc = model.evaluate(ds.x_test, ds.y_test, ds.x_scale)
+        return float(acc) if acc is not None and math.isfinite(acc) else 0.0
+    x = ds.x_test.astype(np.float32) * np.float32(ds.x_scale)
+    with np.errstate(all="ignore"):
+        pred = np.asarray(model.predict(x), dtype=np.float64).reshape(ds.y_test.shape)
+        y = np.asarray(ds.y_test, dtype=np.float64)
+        r2 = 1.0 - np.mean((pred - y) ** 2) / np.var(y)
+    return float(max(r2, 0.0)) if math.isfinite(r2) else 0.0
+
+
 # ---------------------------------------------------------------------------- truth
 
 
@@ -124,20 +169,20 @@ def _key(*parts) -> str:
 
 
 def _truth_path(name: str, opt: str, seed: int) -> Path:
-    key = _key(name, opt, seed, epochs_for(name), BATCH_SIZE, HIDDEN)
+    key = _key(name, opt, seed, epochs_for(name), BATCH_SIZE, HIDDEN, "score-v2")
     return CACHE / f"truth-{name}-{opt}-s{seed}-{key}.npz"
 
 
-def _truth_job(args) -> tuple[str, str, int, float]:
-    name, opt, seed, data_root, _ = args
+def _truth_job(name: str, opt: str, seed: int, data_root: Path) -> float:
     path = _truth_path(name, opt, seed)
     if path.exists():
-        return name, opt, seed, 0.0
+        return 0.0
     from lrfinder.training import train
 
     t0 = time.perf_counter()
     ds = load(name, data_root)
-    acc = np.empty(GRID.size)
+    score = np.empty(GRID.size)
+    diverged = np.zeros(GRID.size, dtype=bool)
     for i, lr in enumerate(GRID):
         model = network(ds, seed)
         history = train(
@@ -149,172 +194,215 @@ def _truth_job(args) -> tuple[str, str, int, float]:
             batch_size=BATCH_SIZE,
             seed=seed,
         )
-        final = history.final_accuracy
-        acc[i] = final if math.isfinite(final) else 0.0
+        diverged[i] = history.diverged
+        score[i] = 0.0 if history.diverged else test_score(model, ds)
     CACHE.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, grid=GRID, accuracy=acc)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+    np.savez(tmp, grid=GRID, score=score, diverged=diverged)
     tmp.replace(path)
-    return name, opt, seed, time.perf_counter() - t0
+    return time.perf_counter() - t0
 
 
-def truth(name: str, opt: str, seeds: range) -> np.ndarray:
-    """Accuracy (seeds, grid) from the cache."""
-    return np.stack([np.load(_truth_path(name, opt, s))["accuracy"] for s in seeds])
+@dataclass(frozen=True)
+class Truth:
+    score: np.ndarray  # (grid,) mean test score over the truth seeds
+    diverged: np.ndarray  # (grid,) True where any seed diverged
+
+    @property
+    def best_lr(self) -> float:
+        return float(GRID[int(np.argmax(self.score))])
+
+    @property
+    def best(self) -> float:
+        return float(self.score.max())
+
+    @property
+    def diverge_lr(self) -> float:
+        """The lowest grid rate at which a from-scratch run diverged (inf if none)."""
+        hit = np.flatnonzero(self.diverged)
+        return float(GRID[hit[0]]) if hit.size else math.inf
+
+
+def truth(name: str, opt: str, seeds: range) -> Truth:
+    files = [np.load(_truth_path(name, opt, s)) for s in seeds]
+    return Truth(
+        score=np.mean([f["score"] for f in files], axis=0),
+        diverged=np.any([f["diverged"] for f in files], axis=0),
+    )
 
 
 # ----------------------------------------------------------------------- range tests
 
 
-def _range_path(name: str, opt: str, seed: int, steps: int | None = None) -> Path:
-    key = _key(name, opt, seed, BATCH_SIZE, HIDDEN, *(() if steps is None else (steps,)))
-    return CACHE / f"range-{name}-{opt}-s{seed}-{key}.json"
+def _range_path(name: str, opt: str, init: int, order: int) -> Path:
+    key = _key(name, opt, init, order, BATCH_SIZE, HIDDEN, RANGE_VERSION)
+    return CACHE / f"range-{name}-{opt}-i{init}-o{order}-{key}.json"
 
 
-def _range_job(args) -> tuple[str, str, int, float]:
-    name, opt, seed, data_root, steps = args
-    path = _range_path(name, opt, seed, steps)
+def _range_job(name: str, opt: str, init: int, order: int, data_root: Path) -> float:
+    path = _range_path(name, opt, init, order)
     if path.exists():
-        return name, opt, seed, 0.0
-    from lrfinder.rangetest import DEFAULT_END, DEFAULT_START, find_lr
-    from lrfinder.schedules import LearningRateSearcher
+        return 0.0
+    from lrfinder.rangetest import find_lr
 
     t0 = time.perf_counter()
     ds = load(name, data_root)
-    schedule = None
-    if steps is not None:
-        schedule = LearningRateSearcher.exponential(DEFAULT_START, DEFAULT_END, steps)
-    result = find_lr(
-        network(ds, seed), ds, optimizer=opt, batch_size=BATCH_SIZE, seed=seed, schedule=schedule
-    )
+    result = find_lr(network(ds, init), ds, optimizer=opt, batch_size=BATCH_SIZE, seed=order)
     CACHE.mkdir(parents=True, exist_ok=True)
-    result.to_json(path)
-    return name, opt, seed, time.perf_counter() - t0
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    result.to_json(tmp)
+    tmp.replace(path)
+    return time.perf_counter() - t0
 
 
-def range_result(name: str, opt: str, seed: int, steps: int | None = None):
+def range_results(name: str, opt: str, inits: range, orders: range) -> list:
     from lrfinder.results import load_result
 
-    return load_result(_range_path(name, opt, seed, steps))
+    return [load_result(_range_path(name, opt, i, o)) for i in inits for o in orders]
 
 
-def run_jobs(job, tasks, jobs: int, label: str) -> None:
-    if job is _truth_job:
-        todo = [t for t in tasks if not _truth_path(*t[:3]).exists()]
-    else:
-        todo = [t for t in tasks if not _range_path(*t[:3], t[4]).exists()]
+def compute(cells, inits: range, orders: range, truth_seeds: range, root, jobs: int) -> None:
+    """Fill the cache for every cell, in parallel with joblib."""
+    from joblib import Parallel, delayed
+
+    todo = [
+        (_range_job, (name, opt, i, o, root))
+        for name, opt in cells
+        for i in inits
+        for o in orders
+        if not _range_path(name, opt, i, o).exists()
+    ]
+    todo += [
+        (_truth_job, (name, opt, s, root))
+        for name, opt in cells
+        for s in truth_seeds
+        if not _truth_path(name, opt, s).exists()
+    ]
     if not todo:
         return
-    print(f"{label}: {len(todo)} to compute with {jobs} process(es)", file=sys.stderr, flush=True)
-    if jobs == 1:
-        results = map(job, todo)
-    else:
-        pool = ProcessPoolExecutor(jobs)
-        results = pool.map(job, todo)
-    for name, opt, seed, seconds in results:
-        print(f"  {label} {name} {opt} seed {seed}: {seconds:.0f}s", file=sys.stderr, flush=True)
+    print(f"computing {len(todo)} range tests / truths with {jobs} job(s)", file=sys.stderr)
+    t0 = time.perf_counter()
+    Parallel(n_jobs=jobs, verbose=5)(delayed(job)(*args) for job, args in todo)
+    print(f"  done in {time.perf_counter() - t0:.0f}s", file=sys.stderr)
 
 
 # ---------------------------------------------------------------------------- scoring
 
 
 @dataclass(frozen=True)
-class Score:
-    regrets: list[float]  # pp, one per seed
-    decades: list[float | None]  # log10(suggested / best), one per seed
-    spread: float | None  # max - min log10 of the suggestions over seeds
-    none: int  # seeds without a suggestion
+class CellScore:
+    """One method on one (dataset, optimizer) cell: a score per run."""
+
+    lrs: list[float | None]
+    regrets: list[float]  # pp, one per run
+    in_band: list[bool]
+    at_risk: list[bool]  # at or above a rate where a from-scratch run diverged
 
     @property
-    def median_regret(self) -> float:
+    def mean(self) -> float:
+        return float(np.mean(self.regrets))
+
+    @property
+    def worst(self) -> float:
+        return float(np.max(self.regrets))
+
+    @property
+    def median(self) -> float:
         return float(np.median(self.regrets))
 
     @property
-    def median_decades(self) -> float | None:
-        found = [d for d in self.decades if d is not None]
-        return float(np.median(found)) if found else None
+    def spread(self) -> float | None:
+        found = [math.log10(lr) for lr in self.lrs if lr is not None]
+        return max(found) - min(found) if len(found) >= 2 else None
+
+    @property
+    def none(self) -> int:
+        return sum(lr is None for lr in self.lrs)
 
 
-def regret_of(lr: float | None, acc_mean: np.ndarray) -> float:
-    best = float(acc_mean.max())
+def regret_of(lr: float | None, t: Truth) -> float:
     if lr is None:
-        return 100.0 * (best - float(acc_mean.min()))
-    at = np.interp(math.log10(lr), np.log10(GRID), acc_mean)
-    return 100.0 * (best - float(at))
+        return 100.0 * (t.best - float(t.score.min()))
+    at = np.interp(math.log10(lr), np.log10(GRID), t.score)
+    return 100.0 * (t.best - float(at))
 
 
-def score(suggested: list[float | None], acc_mean: np.ndarray) -> Score:
-    best_lr = GRID[int(np.argmax(acc_mean))]
-    logs = [None if lr is None else math.log10(lr) for lr in suggested]
-    found = [v for v in logs if v is not None]
-    return Score(
-        regrets=[regret_of(lr, acc_mean) for lr in suggested],
-        decades=[None if v is None else v - math.log10(best_lr) for v in logs],
-        spread=max(found) - min(found) if len(found) >= 2 else None,
-        none=sum(v is None for v in logs),
+def score_cell(suggestions, t: Truth) -> CellScore:
+    lrs = [s.lr for s in suggestions]
+    return CellScore(
+        lrs=lrs,
+        regrets=[regret_of(lr, t) for lr in lrs],
+        in_band=[s.band is not None and s.band[0] <= t.best_lr <= s.band[1] for s in suggestions],
+        at_risk=[lr is not None and lr >= t.diverge_lr for lr in lrs],
     )
 
 
-def evaluate(datasets, optimizers, seeds, methods, suggest_options, steps=None) -> dict:
+def evaluate(cells, inits, orders, truth_seeds, methods, suggest_options) -> dict:
     from lrfinder.analysis import suggest
 
     table = {}
-    for name in datasets:
-        for opt in optimizers:
-            acc = truth(name, opt, seeds)
-            acc_mean = acc.mean(axis=0)
-            results = [range_result(name, opt, s, steps) for s in seeds]
-            row = {
-                "best_lr": float(GRID[int(np.argmax(acc_mean))]),
-                "best_acc": float(acc_mean.max()),
-            }
-            for method in methods:
-                lrs = [suggest(r, method, **suggest_options).lr for r in results]
-                row[method] = score(lrs, acc_mean)
-                row[method + "_lrs"] = lrs
-            table[(name, opt)] = row
+    for name, opt in cells:
+        t = truth(name, opt, truth_seeds)
+        results = range_results(name, opt, inits, orders)
+        row = {"truth": t}
+        for method in methods:
+            row[method] = score_cell([suggest(r, method, **suggest_options) for r in results], t)
+        table[(name, opt)] = row
     return table
 
 
-def _fmt_decades(value: float | None) -> str:
-    return "   -" if value is None else f"{value:+.2f}"
+def _group(name: str) -> str:
+    return name if name in LARGE else "small"
 
 
-def report(table: dict, methods, seeds) -> str:
-    lines = []
-    head = f"{'dataset':<11}{'optimizer':<10}{'best lr':>9}{'acc%':>7}"
+def report(table: dict, methods, runs: int) -> str:
+    lines = [f"per-run regret (pp) over {runs} runs per cell: mean / worst / spread in decades"]
+    head = f"{'dataset':<11}{'optimizer':<9}{'best lr':>8}{'score':>6}"
     for m in methods:
-        head += f" | {m:>8} pp  dec"
-    if len(seeds) > 1:
-        head += " | spread(auto)"
-    lines.append(head)
-    lines.append("-" * len(head))
+        head += f" | {m:^22}"
+    head += " | auto median band div"
+    lines += [head, "-" * len(head)]
     for (name, opt), row in table.items():
-        line = f"{name:<11}{opt:<10}{row['best_lr']:>9.2g}{100 * row['best_acc']:>7.1f}"
+        t = row["truth"]
+        line = f"{name:<11}{opt:<9}{t.best_lr:>8.2g}{100 * t.best:>6.1f}"
         for m in methods:
             sc = row[m]
+            spread = "-" if sc.spread is None else f"{sc.spread:.2f}"
             flag = "*" if sc.none else " "
-            line += f" | {sc.median_regret:>7.2f}{flag}{_fmt_decades(sc.median_decades):>6}"
-        if len(seeds) > 1:
-            spread = row["auto"].spread if "auto" in methods else None
-            line += f" | {'-' if spread is None else f'{spread:.2f}':>12}"
+            line += f" | {sc.mean:>6.2f} {sc.worst:>6.2f}{flag}{spread:>6}  "
+        auto = row.get("auto")
+        if auto is not None:
+            band = 100 * np.mean(auto.in_band)
+            line += f" | {auto.median:>11.2f} {band:>3.0f}% {sum(auto.at_risk):>2}"
         lines.append(line)
     lines.append("-" * len(head))
-    by_group: dict[str, list] = {}
+    groups: dict[str, list] = {}
     for (name, _), row in table.items():
-        group = name if name in EPOCHS else "small"
-        by_group.setdefault(group, []).append(row)
-    by_group["all"] = list(table.values())
-    for group, rows in by_group.items():
-        mean = f"{'mean of medians':<20}{group:<17}"
-        worst = f"{'worst median':<20}{group:<17}"
+        groups.setdefault(_group(name), []).append(row)
+        if _group(name) != name:
+            groups.setdefault(name, []).append(row)
+    lines.append(
+        f"{'group':<12}{'method':<10}{'mean':>7}{'worst':>7}{'max spread':>11}"
+        f"{'cells>0.5':>10}{'median':>8}{'band':>6}{'div':>5}{'none':>5}"
+    )
+    for group, rows in groups.items():
         for m in methods:
-            med = [r[m].median_regret for r in rows]
-            mean += f" | {np.mean(med):>7.2f}      "
-            worst += f" | {np.max(med):>7.2f}      "
-        lines += [mean, worst]
-    lines.append("pp = median regret over seeds (percentage points); dec = median decades off")
-    lines.append("the best grid rate; * = some seed got no suggestion (scored as the worst rate).")
+            regrets = [r for row in rows for r in row[m].regrets]
+            spreads = [row[m].spread for row in rows if row[m].spread is not None]
+            lines.append(
+                f"{group:<12}{m:<10}{np.mean(regrets):>7.2f}{np.max(regrets):>7.2f}"
+                f"{max(spreads, default=math.nan):>11.2f}"
+                f"{sum(s > 0.5 for s in spreads):>5}/{len(rows):<4}"
+                f"{np.median(regrets):>8.2f}"
+                f"{100 * np.mean([b for row in rows for b in row[m].in_band]):>5.0f}%"
+                f"{sum(sum(row[m].at_risk) for row in rows):>5}"
+                f"{sum(row[m].none for row in rows):>5}"
+            )
+    lines.append(
+        "pp = percentage points of test accuracy (R^2 points for sine); * = a run got no "
+        "suggestion (scored as the worst grid rate); band = runs whose band holds the best "
+        "grid rate; div = runs suggesting a rate at or above one that diverged from scratch."
+    )
     return "\n".join(lines)
 
 
@@ -323,47 +411,46 @@ def report(table: dict, methods, seeds) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--datasets", default="digits,mnist", help="comma-separated names")
+    parser.add_argument("--datasets", default="digits,mnist", help="comma-separated, or 'all'")
     parser.add_argument("--optimizers", default=",".join(OPTIMIZERS))
-    parser.add_argument("--seeds", type=int, default=3, help="seeds for truth and range tests")
+    parser.add_argument("--seeds", type=int, default=5, help="initial-weight seeds per cell")
+    parser.add_argument("--orders", type=int, default=2, help="batch-order seeds per cell")
+    parser.add_argument("--truth-seeds", type=int, default=3, help="seeds of the grid search")
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--window", type=float, default=None, help="smoothing window, decades")
-    parser.add_argument(
-        "--range-steps",
-        type=int,
-        default=None,
-        help="steps of the range test (exponential 1e-7..10); default: find_lr's own",
-    )
-    parser.add_argument("--jobs", type=int, default=1, help="worker processes (1 thread each)")
+    parser.add_argument("--jobs", type=int, default=1, help="joblib worker processes")
     parser.add_argument("--data-dir", default=None, help="folder holding mnist/")
-    parser.add_argument("--quick", action="store_true", help="digits, sgd+adam, 1 seed")
+    parser.add_argument("--quick", action="store_true", help="digits, sgd+adam, 2 runs")
     parser.add_argument("--json", type=Path, default=None, help="also write the table as JSON")
     args = parser.parse_args(argv)
 
     if args.quick:
-        args.datasets, args.optimizers, args.seeds = "digits", "sgd,adam", 1
-    datasets = [d for d in args.datasets.split(",") if d]
+        args.datasets, args.optimizers, args.seeds, args.orders = "digits", "sgd,adam", 1, 2
+    datasets = list(ALL) if args.datasets == "all" else [d for d in args.datasets.split(",") if d]
+    root = data_dir(args.data_dir)
+    if "mnist" in datasets and not mnist_available(root):
+        print(f"MNIST not found under {root}; skipping it", file=sys.stderr)
+        datasets.remove("mnist")
     optimizers = [o for o in args.optimizers.split(",") if o]
     methods = [m for m in args.methods.split(",") if m]
-    seeds = range(args.seeds)
-    root = data_dir(args.data_dir)
-    tasks = [(d, o, s, root, args.range_steps) for d in datasets for o in optimizers for s in seeds]
+    cells = [(d, o) for d in datasets for o in optimizers]
+    inits, orders, truth_seeds = range(args.seeds), range(args.orders), range(args.truth_seeds)
 
-    run_jobs(_range_job, tasks, args.jobs, "range test")
-    run_jobs(_truth_job, tasks, args.jobs, "truth")
+    compute(cells, inits, orders, truth_seeds, root, args.jobs)
     options = {} if args.window is None else {"window": args.window}
-    table = evaluate(datasets, optimizers, seeds, methods, options, args.range_steps)
-    print(report(table, methods, seeds))
+    table = evaluate(cells, inits, orders, truth_seeds, methods, options)
+    print(report(table, methods, len(inits) * len(orders)))
     if args.json:
         out = {
             f"{d}/{o}": {
-                "best_lr": row["best_lr"],
-                "best_acc": row["best_acc"],
+                "best_lr": row["truth"].best_lr,
+                "best_score": row["truth"].best,
                 **{
                     m: {
-                        "lrs": row[m + "_lrs"],
+                        "lrs": row[m].lrs,
                         "regrets_pp": row[m].regrets,
-                        "decades_off": row[m].decades,
+                        "in_band": row[m].in_band,
+                        "at_risk": row[m].at_risk,
                         "spread_decades": row[m].spread,
                     }
                     for m in methods
