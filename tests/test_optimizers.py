@@ -251,7 +251,9 @@ def test_cold_start_gain_by_name():
     assert cold_start_gain("rmsprop", {"rho": 0.96, "eps": 1e-8}) == pytest.approx(5.0)
     assert cold_start_gain("RMSProp", None) == pytest.approx(10.0)
     assert cold_start_gain("adam", {"beta1": 0.9}) == 1.0
-    # unknown names and hyperparameters fall back to 1
+    # an unknown name (an imported curve) falls back to 1 ...
     assert cold_start_gain("my-optimizer", {}) == 1.0
-    assert cold_start_gain("rmsprop", {"momentum": 0.9}) == 1.0
     assert cold_start_gain(None) == 1.0
+    # ... but hyperparameters that do not build the named optimizer are an error, not 1
+    with pytest.raises(LRFinderError, match="rmsprop"):
+        cold_start_gain("rmsprop", {"momentum": 0.9})
