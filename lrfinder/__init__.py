@@ -37,6 +37,9 @@ _EXPORTS = {
     "RangeTestResult": "results",
     "load_result": "results",
     "suggest": "analysis",
+    "analyse": "analysis",
+    "Analysis": "analysis",
+    "AnalysisConfig": "analysis",
     "Suggestion": "analysis",
     "analyse_curve": "analysis",
     "METHODS": "analysis",
@@ -50,6 +53,8 @@ _EXPORTS = {
 
 __all__ = [
     "METHODS",
+    "Analysis",
+    "AnalysisConfig",
     "AdaGrad",
     "Adadelta",
     "Adam",
@@ -67,6 +72,7 @@ __all__ = [
     "Suggestion",
     "TrainingHistory",
     "TwoLayerNet",
+    "analyse",
     "analyse_curve",
     "find_lr",
     "get_optimizer",
@@ -93,7 +99,15 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
-    from lrfinder.analysis import METHODS, Suggestion, analyse_curve, suggest
+    from lrfinder.analysis import (
+        METHODS,
+        Analysis,
+        AnalysisConfig,
+        Suggestion,
+        analyse,
+        analyse_curve,
+        suggest,
+    )
     from lrfinder.datasets import Dataset, load_dataset
     from lrfinder.errors import LRFinderError
     from lrfinder.network import TwoLayerNet

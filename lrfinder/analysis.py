@@ -1,9 +1,27 @@
 """Read a learning-rate range test: smooth the loss without lag and suggest a rate.
 
 The range test records the training loss at every step while the learning rate
-rises. This module turns that record into a :class:`Curve` (what the plot
-draws), four :class:`Landmarks` and a :class:`Suggestion`. It does no plotting
-and no I/O.
+rises. This module reads that record in named stages, each a small function
+with its own tests, and does no plotting and no I/O::
+
+    smooth -> estimate_noise -> classify -> find_landmarks -> good_region
+           -> a rule from RULES -> corrections (auto only) -> Suggestion
+
+* :func:`smooth`: per-rate medians, a Hampel filter for spikes, a clip of the
+  blow-up, and a centred Savitzky-Golay filter in ``log10(lr)``: the
+  :class:`Curve` the plot draws.
+* :func:`estimate_noise`: the noise of the recorded losses and of the smoothed
+  curve, from the filter's residuals (a :class:`Noise`).
+* :func:`classify`: ``"ok"``, or why there is no answer (:data:`STATUSES`).
+* :func:`find_landmarks`: where the loss starts to fall, falls fastest, is
+  lowest and diverges (:class:`Landmarks`).
+* :func:`good_region`: how good every rate is, as a weight on ``log10(lr)``.
+* :data:`RULES`: the methods, pure functions ``(reading, config) -> Proposal``.
+* :func:`correct`: ``auto``'s corrections for a run from scratch, in one step.
+
+:func:`analyse` runs them once on a result and keeps everything in an
+:class:`Analysis`; :func:`suggest` returns one method's :class:`Suggestion`.
+Every constant lives in :class:`AnalysisConfig`, with the reason for its value.
 
 Why each choice
 ---------------
@@ -20,183 +38,231 @@ Centred smoothing in log10(lr).
     feature of the curve, the minimum included, towards higher rates; rules such
     as "minimum / 10" then patch the lag with a constant. Here the curve is
     resampled onto a uniform grid in ``log10(lr)`` and smoothed with a
-    Savitzky-Golay filter, a local quadratic fit over a centred window. A
-    centred filter has no lag: a symmetric bump stays where it was. The window
-    is given in decades (``window``, default :data:`DEFAULT_WINDOW_DECADES`), so
-    the same setting means the same thing for 100 or 1000 steps.
-
-Robust slope against log10(lr).
-    Rates are chosen on a log scale and the loss responds to the factor by which
-    the rate changes, so the slope is ``d loss / d log10(lr)``, not the slope
-    against the step index or the raw rate. Before smoothing, a Hampel filter
-    replaces points far from their running median (more than
-    :data:`HAMPEL_N_SIGMAS` robust standard deviations), so a single spike can
-    neither move the steepest point nor fake a minimum. The slope itself is the
-    derivative of the same local quadratic fit, not a difference of neighbours.
+    Savitzky-Golay filter, a local quadratic fit over a centred window, which
+    has no lag. The window is given in decades, so the same setting means the
+    same thing for 100 or 1000 steps.
 
 Relative thresholds.
-    Losses may be large, tiny or negative, so no threshold is absolute. The
-    total drop of the smoothed loss is compared with the noise of the smoothed
-    curve (estimated from the residuals by the median absolute deviation) and
-    with the level of the loss; landmarks are defined by fractions of the
-    steepest slope or of the total drop.
+    Losses may be large, tiny or negative, so no threshold is absolute: the
+    total drop of the smoothed loss is compared with its noise, and the rules
+    measure the loss in fractions of that drop.
 
 Refusing to answer.
     When the curve is too short, flat (its drop is not distinguishable from
-    noise), or diverges from the first steps, :func:`suggest` returns a
-    suggestion whose ``lr`` is ``None`` and whose ``reason`` says why. It never
-    returns an arbitrary point.
+    noise), or diverges from the first steps, the suggestion's ``lr`` is
+    ``None`` and its ``reason`` says why. It never returns an arbitrary point.
 
 The ``auto`` rule
 -----------------
-The steepest descent marks the rates that learn fastest; past the minimum of
-the smoothed loss a step no longer lowers the loss. Between the two the curve
-flattens into its bottom, and where exactly the lowest point of a flat bottom
-falls is decided by noise. ``auto`` therefore takes the *edge* of the bottom:
-the lowest rate at which the smoothed loss has come as close to its minimum as
-can matter, within :data:`EDGE_NOISE_SIGMAS` standard deviations of its noise
-(closer cannot be told apart) or within :data:`EDGE_DROP_FRACTION` of its total
-drop (closer is not worth the risk), whichever is wider. Both thresholds are
-in the curve's own units, so no constant depends on the scale of a dataset's
-loss, and no fixed factor such as "minimum / 10" is involved. On a sharp
-V-shaped curve the edge is next to the minimum; on a curve that levels off
-long before it turns up (plain SGD on least squares, where a range test keeps
-inching down past the stability limit 2/L before the blow-up shows) it is
-where the levelling starts, well inside the limit.
+A single range test is noisy, and a rule that takes the first crossing of a
+threshold (such as "the lowest rate within 5% of the minimum") jumps by a
+decade when a small change in the curve moves a hump above or below the line.
+``auto`` weighs the whole curve instead. Every rate gets the weight
+``exp(-excess / temperature)``, where ``excess`` is how far its smoothed loss
+lies above the minimum and ``temperature`` is
+:attr:`AnalysisConfig.good_temperature` of the total drop: the rates of the
+bottom count fully, a rate that has done only part of the descent counts
+little, and a short dip just before the blow-up counts only as much as it is
+wide. ``auto`` suggests the :attr:`AnalysisConfig.good_quantile` quantile of
+that weight along ``log10(lr)``: the lower edge of the good region, where the
+descent is done but the cliff is still far. The rule is continuous in the
+curve, so noise of the curve's own size moves it little (a tested property).
 
-Two corrections keep the edge safe for a run that starts from scratch, which
-the test, having warmed up the model and optimizer at tiny rates, never is:
+Two corrections then keep the rate safe for a run that starts from scratch,
+which the test, having warmed up the model and optimizer at tiny rates, never
+is. They are applied in one visible step, :func:`correct`, and only to ``auto``:
 
 * a slow learner (the default test saw no learning and had to be extended)
-  falls only near the largest stable rate, so its edge sits on the cliff;
-  ``auto`` backs off towards minimum / 10 (:data:`SLOW_BACKOFF_WEIGHT`);
+  falls only near the largest stable rate, so ``auto`` backs off towards
+  minimum / 10 (:attr:`AnalysisConfig.slow_backoff_weight`);
 * an optimizer whose first steps from fresh state are larger than its settled
-  ones (RMSProp, whose zero-initialised average is not bias-corrected, by
-  ``1 / sqrt(1 - rho)``: see
+  ones (RMSProp, by ``1 / sqrt(1 - rho)``: see
   :attr:`lrfinder.optimizers.Optimizer.cold_start_gain`) is kept that many
   times below the rate where the test diverged.
 
-See :func:`suggest` and ``benchmarks/quality.py`` for how it was validated.
+``benchmarks/quality.py`` scores every single run against a grid search of
+constant rates trained from scratch; README's "How the suggestion is made"
+gives its figures.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
-from lrfinder.errors import LRFinderError, check_positive
-from lrfinder.results import median_over_runs
+from lrfinder.errors import LRFinderError, check_count, check_positive
 
 __all__ = [
     "METHODS",
+    "RULES",
     "STATUSES",
+    "Analysis",
+    "AnalysisConfig",
     "Curve",
+    "GoodRegion",
     "Landmarks",
+    "Noise",
+    "Proposal",
+    "Reading",
     "Suggestion",
+    "analyse",
     "analyse_curve",
+    "classify",
+    "correct",
+    "estimate_noise",
+    "find_landmarks",
+    "good_region",
+    "median_over_runs",
+    "read",
+    "smooth",
     "suggest",
 ]
-
-#: Names accepted by :func:`suggest`; ``"auto"`` is the default.
-METHODS = ("auto", "steepest", "minimum", "valley")
 
 #: :attr:`Suggestion.status` values: found, or why there is no answer.
 STATUSES = ("ok", "too_short", "flat", "no_learning", "rises_at_start")
 
-#: Width of the centred smoothing window, in decades of learning rate.
-#: Half a decade averages over enough steps to tame minibatch noise on a typical
-#: test (100 to 1000 steps over 5 to 8 decades) while keeping the steepest
-#: descent and the minimum, which are usually a decade or more apart, distinct.
-DEFAULT_WINDOW_DECADES = 0.5
-
-#: Degree of the Savitzky-Golay local polynomial. A quadratic follows the bowl
-#: around the minimum without the ringing of higher degrees.
-SAVGOL_POLYORDER = 2
-
-#: The smoothing window never has fewer points than this (odd, > polyorder).
-MIN_WINDOW_POINTS = 5
-
-#: Fewer distinct finite rates than this is too short a curve to read.
-MIN_POINTS = 10
-
-#: Half width, in points, of the Hampel filter's running median.
-HAMPEL_HALF_WIDTH = 3
-
-#: A point further than this many robust standard deviations from its running
-#: median is a spike and is replaced by that median.
-HAMPEL_N_SIGMAS = 3.0
-
-#: ... and further than this fraction of the curve's descent (start level minus
-#: lowest running median): on a curve with almost no noise, curvature alone
-#: must not be taken for spikes.
-HAMPEL_MIN_FRACTION = 0.01
-
 #: Converts a median absolute deviation into a Gaussian standard deviation.
 MAD_TO_SIGMA = 1.4826
 
-#: The smoothed loss must drop from its first value by more than this many
-#: standard deviations of the smoothed curve's noise to count as a descent;
-#: below that the curve is flat. The deepest dip of pure noise, smoothed, is
-#: rarely beyond 8 of them (99th percentile over 100 to 1000 points, Gaussian
-#: or heavy-tailed noise), so 10 leaves a margin.
-FLAT_Z = 10.0
 
-#: The drop must also exceed this fraction of the loss level: the resolution of
-#: float32 losses, so that rounding alone is never read as a descent. Being this
-#: small, it keeps the answer independent of an offset added to the loss.
-MIN_RELATIVE_DROP = 1e-6
+# --------------------------------------------------------------------------- config
 
-#: Before smoothing, losses above ``start + DIVERGENCE_CLIP * drop`` are
-#: clipped, so a blow-up to 1e10 cannot ring through the window onto the
-#: minimum. The shape of the curve below the starting level is untouched.
-DIVERGENCE_CLIP = 1.0
 
-#: ... and never closer to the start than this many noise standard deviations.
-CLIP_NOISE_SIGMAS = 5.0
+@dataclass(frozen=True)
+class AnalysisConfig:
+    """Every constant of the analysis, each with the reason for its value.
 
-#: The divergence point is where the smoothed loss, past its minimum, has risen
-#: again by this fraction of its total drop (or the first non-finite loss).
-DIVERGENCE_RISE_FRACTION = 0.5
+    Pass one to :func:`suggest` or :func:`analyse` to read a curve differently,
+    e.g. ``suggest(result, config=AnalysisConfig(window=1.0))``.
+    """
 
-#: The fall starts where the slope, walking down from the steepest point, is
-#: still below this fraction of the steepest slope.
-FALL_START_SLOPE_FRACTION = 0.1
+    #: Width of the centred smoothing window, in decades of learning rate. Half a
+    #: decade tames minibatch noise on a typical test (100 to 1000 steps over 5 to
+    #: 8 decades) while keeping the steepest descent and the minimum, usually a
+    #: decade or more apart, distinct.
+    window: float = 0.5
+    #: Degree of the Savitzky-Golay local polynomial: a quadratic follows the bowl
+    #: around the minimum without the ringing of higher degrees.
+    polyorder: int = 2
+    #: The smoothing window never has fewer points than this (odd, > polyorder).
+    min_window_points: int = 5
+    #: Fewer distinct finite rates than this is too short a curve to read.
+    min_points: int = 10
+    #: Half width, in points, of the Hampel filter's running median.
+    hampel_half_width: int = 3
+    #: A point further than this many robust standard deviations from its running
+    #: median is a spike and is replaced by that median ...
+    hampel_sigmas: float = 3.0
+    #: ... and further than this fraction of the curve's descent: on a curve with
+    #: almost no noise, curvature alone must not be taken for spikes.
+    hampel_min_fraction: float = 0.01
+    #: The smoothed loss must drop by more than this many standard deviations of
+    #: the smoothed curve's noise to count as a descent. The deepest dip of pure
+    #: noise, smoothed, is rarely beyond 8 of them (99th percentile over 100 to
+    #: 1000 points, Gaussian or heavy-tailed noise), so 10 leaves a margin.
+    flat_sigmas: float = 10.0
+    #: The drop must also exceed this fraction of the loss level, the resolution of
+    #: float32 losses, so that rounding alone is never read as a descent.
+    min_relative_drop: float = 1e-6
+    #: Before smoothing, losses above ``start + divergence_clip * drop`` are clipped,
+    #: so a blow-up to 1e10 cannot ring through the window onto the minimum ...
+    divergence_clip: float = 1.0
+    #: ... and the clip never comes closer to the start than this many noise
+    #: standard deviations, so it cuts blow-ups, not the upper half of the noise.
+    clip_sigmas: float = 5.0
+    #: The divergence landmark is where the smoothed loss, past its minimum, has
+    #: risen again by this fraction of its total drop (or the first non-finite loss).
+    divergence_rise_fraction: float = 0.5
+    #: The fall starts where the slope, walking down from the steepest point, is
+    #: still below this fraction of the steepest slope.
+    fall_start_slope_fraction: float = 0.1
+    #: ``auto`` weighs each rate by ``exp(-excess / (good_temperature * drop))``:
+    #: a rate whose smoothed loss lies this fraction of the total drop above the
+    #: minimum counts 1/e as much as the minimum. As a fraction of the drop it is
+    #: above the smoothed curve's noise on every curve that is not flat (the drop
+    #: exceeds ``flat_sigmas`` of it), so the weight follows the curve, not noise.
+    good_temperature: float = 0.15
+    #: ``auto`` suggests this quantile of that weight along log10(lr): the lower
+    #: quartile of the good region, where the descent is done and the cliff at its
+    #: upper end is furthest.
+    good_quantile: float = 0.25
+    #: The band is at least this many decades either side of the suggestion: the
+    #: spread between single runs of the same test that the quality benchmark
+    #: measures (``benchmarks/quality.py``), so that the band is honest about it.
+    band_decades: float = 0.5
+    #: ... and reaches over this part of the good region (its weighted quantiles).
+    band_quantiles: tuple[float, float] = (0.05, 0.5)
+    #: Two parts of the good region (weight above 1/e) count as separate when a gap
+    #: wider than the smoothing window lies between them and the smaller holds at
+    #: least this share of the weight; ``reason`` then says the curve is ambiguous.
+    ambiguous_share: float = 0.2
+    #: A bottom within this many noise standard deviations of its minimum over more
+    #: than ``flat_bottom_decades`` cannot place the best rate: ``reason`` says so.
+    flat_bottom_sigmas: float = 3.0
+    flat_bottom_decades: float = 1.5
+    #: The ``minimum`` method divides the rate at the minimum by this factor.
+    minimum_divisor: float = 10.0
+    #: A slow learner backs off to ``edge**(1 - w) * (minimum / minimum_divisor)**w``:
+    #: halfway, in log10(lr), between ``auto``'s reading and the classic one.
+    slow_backoff_weight: float = 0.5
+    #: Smith (2017), section 3.3: ``base_lr`` is a third to a quarter of ``max_lr``.
+    cyclic_ratio: float = 4.0
+    #: The 1cycle peak rate sits this many decades below the minimum: its warm-up
+    #: and annealing tolerate rates close to the edge of stability.
+    one_cycle_margin_decades: float = 0.5
 
-#: The band of good rates is where the slope is below this fraction of the
-#: steepest slope, up to the ``auto`` suggestion (before the cold-start cap, which
-#: then moves the whole band down with the suggestion).
-BAND_SLOPE_FRACTION = 0.5
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in ("polyorder", "min_window_points", "min_points", "hampel_half_width"):
+                check_count(f"AnalysisConfig.{f.name}", value)
+            elif f.name == "band_quantiles":
+                ok = (
+                    isinstance(value, tuple)
+                    and len(value) == 2
+                    and all(isinstance(q, (int, float)) for q in value)
+                    and 0.0 <= value[0] <= value[1] <= 1.0
+                )
+                if not ok:
+                    raise LRFinderError(
+                        f"AnalysisConfig.band_quantiles must be a pair 0 <= low <= high <= 1, "
+                        f"got {value!r}"
+                    )
+            elif f.name in ("good_quantile", "slow_backoff_weight", "ambiguous_share"):
+                number = check_positive(f"AnalysisConfig.{f.name}", value, "a number in (0, 1]")
+                if number > 1.0:
+                    raise LRFinderError(
+                        f"AnalysisConfig.{f.name} must be a number in (0, 1], got {value!r}"
+                    )
+            elif f.name == "min_relative_drop":
+                if not (isinstance(value, (int, float)) and 0.0 <= value < 1.0):
+                    raise LRFinderError(
+                        f"AnalysisConfig.min_relative_drop must be in [0, 1), got {value!r}"
+                    )
+            else:
+                check_positive(f"AnalysisConfig.{f.name}", value, "a positive finite number")
+        if self.min_window_points <= self.polyorder:
+            raise LRFinderError(
+                f"AnalysisConfig.min_window_points ({self.min_window_points}) must exceed "
+                f"polyorder ({self.polyorder})"
+            )
 
-#: The ``minimum`` method divides the rate at the minimum by this factor.
-MINIMUM_DIVISOR = 10.0
 
-#: ``auto`` takes the lowest rate whose smoothed loss is within this many
-#: standard deviations of the smoothed curve's noise of the minimum: closer
-#: than that, a rate cannot be told apart from the minimum ...
-EDGE_NOISE_SIGMAS = 3.0
+#: The configuration used when none is given.
+DEFAULT_CONFIG = AnalysisConfig()
+#: The default smoothing window, in decades (``DEFAULT_CONFIG.window``).
+DEFAULT_WINDOW_DECADES = DEFAULT_CONFIG.window
+#: The smallest smoothing window, in points (``DEFAULT_CONFIG.min_window_points``).
+MIN_WINDOW_POINTS = DEFAULT_CONFIG.min_window_points
 
-#: ... or within this fraction of the total drop, whichever is wider: once 95%
-#: of the descent is done, the rest is not worth edging towards the cliff for.
-EDGE_DROP_FRACTION = 0.05
 
-#: A slow learner (a test that had to be extended because the default one saw no
-#: learning) only shows its fall once the rate nears the largest stable one, so its
-#: edge sits on the cliff, and a run from scratch at that rate is unstable. There,
-#: ``auto`` backs off to the geometric mean of the edge and the classic
-#: ``minimum / MINIMUM_DIVISOR``: halfway, in log10(lr), between the two readings.
-SLOW_BACKOFF_WEIGHT = 0.5
-
-#: Smith (2017), section 3.3: ``base_lr`` is a third to a quarter of ``max_lr``.
-CYCLIC_RATIO = 4.0
-
-#: The 1cycle peak rate sits this many decades below the minimum: its warm-up
-#: and annealing tolerate rates close to the edge of stability.
-ONE_CYCLE_MARGIN_DECADES = 0.5
+# --------------------------------------------------------------------------- records
 
 
 @dataclass(frozen=True)
@@ -214,9 +280,9 @@ class Landmarks:
         Where the smoothed loss is lowest.
     divergence : float or None
         Where the loss, past its minimum, has risen again by
-        :data:`DIVERGENCE_RISE_FRACTION` of its drop (and by more than its
-        noise), or the first non-finite loss. ``None`` when the test ended
-        before that.
+        :attr:`AnalysisConfig.divergence_rise_fraction` of its drop (and by more
+        than its noise), or the first non-finite loss. ``None`` when the test
+        ended before that.
     """
 
     fall_start: float | None = None
@@ -260,12 +326,14 @@ class Suggestion:
         The suggested initial learning rate, or ``None`` when the curve cannot
         support one (see ``reason``).
     band : tuple of float or None
-        ``(low, high)``: rates where the loss still falls strongly and which
-        stay clear of the minimum.
+        ``(low, high)``: the rates a single range test cannot tell apart from
+        ``lr``. For ``auto`` it holds the benchmark's best constant rate in most
+        runs (README gives the share).
     method : str
         One of :data:`METHODS`.
     reason : str
-        Plain words: how ``lr`` was chosen, or why there is none.
+        Plain words: how ``lr`` was chosen, or why there is none; it also says
+        when the curve is ambiguous.
     landmarks : Landmarks
         Where the loss starts to fall, falls fastest, is lowest and diverges.
     base_lr, max_lr : float or None
@@ -274,13 +342,16 @@ class Suggestion:
         Peak rate for a 1cycle schedule (Smith, 2018).
     run_lrs : tuple of (float or None)
         The same method applied to each repeat's curve (empty for one run).
+    spread_decades : float or None
+        ``max - min`` of ``log10`` of the non-``None`` ``run_lrs``; ``None``
+        with fewer than two.
     status : str
         ``"ok"`` when ``lr`` was found, else why not, in one word: one of
         :data:`STATUSES`. ``"flat"`` and ``"no_learning"`` mean the test saw no
         learning, which a longer test may fix.
-    spread_decades : float or None
-        ``max - min`` of ``log10`` of the non-``None`` ``run_lrs``; ``None``
-        with fewer than two.
+    ambiguous : bool
+        True when the curve has two separate good regions or a bottom flatter
+        than its noise, so that where in it the best rate lies is uncertain.
     """
 
     lr: float | None
@@ -294,6 +365,7 @@ class Suggestion:
     run_lrs: tuple[float | None, ...] = ()
     spread_decades: float | None = None
     status: str = "ok"
+    ambiguous: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-friendly dict (floats, ``None``, lists, strings)."""
@@ -314,6 +386,7 @@ class Suggestion:
             "run_lrs": list(self.run_lrs),
             "spread_decades": self.spread_decades,
             "status": self.status,
+            "ambiguous": self.ambiguous,
         }
 
     @classmethod
@@ -335,6 +408,7 @@ class Suggestion:
                 run_lrs=tuple(_opt_float(v) for v in data.get("run_lrs") or ()),
                 spread_decades=_opt_float(data.get("spread_decades")),
                 status=str(data.get("status", "ok" if data["lr"] is not None else "flat")),
+                ambiguous=bool(data.get("ambiguous", False)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise LRFinderError(
@@ -347,11 +421,27 @@ def _opt_float(value) -> float | None:
     return None if value is None else float(value)
 
 
+def _fmt(lr: float | None) -> str:
+    return "none" if lr is None else f"{lr:.3g}"
+
+
 # --------------------------------------------------------------------------- input
 
 
-def _check_window(window: float) -> float:
-    return check_positive("window", window, "a positive number of decades")
+def _check_config(config) -> AnalysisConfig:
+    if config is None:
+        return DEFAULT_CONFIG
+    if not isinstance(config, AnalysisConfig):
+        raise LRFinderError(
+            f"config must be an lrfinder.analysis.AnalysisConfig, got {type(config).__name__}"
+        )
+    return config
+
+
+def _with_window(config: AnalysisConfig, window) -> AnalysisConfig:
+    if window is None:
+        return config
+    return replace(config, window=check_positive("window", window, "a positive number of decades"))
 
 
 def _check_gain(gain) -> float:
@@ -359,8 +449,11 @@ def _check_gain(gain) -> float:
     return max(check_positive("cold_start_gain", gain, "a finite number > 0"), 1.0)
 
 
-def _settings_gain(result) -> float:
-    """The cold-start gain a result recorded, or the one its optimizer's name implies."""
+def _recorded_gain(result) -> float:
+    """The cold-start gain a result recorded (typed field, else its settings), else 1."""
+    gain = getattr(result, "cold_start_gain", None)
+    if gain is not None:
+        return gain
     settings = getattr(result, "settings", None)
     if not isinstance(settings, Mapping):
         return 1.0
@@ -369,6 +462,15 @@ def _settings_gain(result) -> float:
     from lrfinder.optimizers import cold_start_gain
 
     return cold_start_gain(settings.get("optimizer"), settings.get("optimizer_hyperparameters"))
+
+
+def _recorded_slow(result) -> bool:
+    """Whether find_lr had to extend the test (typed field, else the old settings key)."""
+    slow = getattr(result, "slow_learner", None)
+    if slow is not None:
+        return bool(slow)
+    settings = getattr(result, "settings", None)
+    return isinstance(settings, Mapping) and bool(settings.get("extended"))
 
 
 def _check_method(method: str) -> str:
@@ -392,9 +494,33 @@ def _as_arrays(lrs, losses) -> tuple[np.ndarray, np.ndarray]:
     if bad.any():
         i = int(np.argmax(bad))
         raise LRFinderError(
-            f"learning rates must be positive and finite, got lrs[{i}] = {lrs[i]!r}"
+            f"learning rates must be positive and finite, got lrs[{i}] = {float(lrs[i])!r}"
         )
     return lrs, losses
+
+
+def median_over_runs(run_losses) -> np.ndarray:
+    """The elementwise median over runs (rows), where a run that stopped early counts as +inf.
+
+    A run stops before the others only when its loss blew up, so after its last
+    recorded step it is worse than any loss: the median diverges where most runs
+    had diverged, not where the last survivor did. Other NaNs (a step with no
+    loss inside a run) are ignored. A single run is returned as a copy; a column
+    that is NaN in every run stays NaN.
+    """
+    rows = np.atleast_2d(np.asarray(run_losses, dtype=np.float64))
+    if rows.shape[0] == 1:
+        return rows[0].copy()
+    recorded = ~np.isnan(rows)
+    length = np.where(recorded.any(axis=1), rows.shape[1] - np.argmax(recorded[:, ::-1], axis=1), 0)
+    rows = np.where(np.arange(rows.shape[1]) >= length[:, None], np.inf, rows)
+    rows[:, length.max() :] = np.nan  # past the longest run nothing was recorded
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # numpy warns on all-NaN columns
+        return np.nanmedian(rows, axis=0)
+
+
+# --------------------------------------------------------------------------- stage 1: smooth
 
 
 def _finite_head(lrs: np.ndarray, losses: np.ndarray):
@@ -414,9 +540,6 @@ def _per_rate_median(lrs: np.ndarray, losses: np.ndarray) -> tuple[np.ndarray, n
     order = np.argsort(inverse, kind="stable")
     groups = np.split(losses[order], np.cumsum(counts)[:-1])
     return rates, np.array([np.median(g) for g in groups])
-
-
-# --------------------------------------------------------------------------- smoothing
 
 
 def _running_median(y: np.ndarray, half: int, *, skip_centre: bool = False) -> np.ndarray:
@@ -446,101 +569,106 @@ def _robust_sigma(residuals: np.ndarray) -> float:
     return float(MAD_TO_SIGMA * np.median(np.abs(residuals - np.median(residuals))))
 
 
-def _hampel(y: np.ndarray) -> tuple[np.ndarray, float]:
+def _head_level(y: np.ndarray) -> float:
+    return float(np.median(y[: max(3, y.size // 20)]))
+
+
+def _hampel(y: np.ndarray, config: AnalysisConfig) -> tuple[np.ndarray, float]:
     """Replace spikes by their running median; also return the noise ``sigma``.
 
-    A point is a spike when ``|y - median| > HAMPEL_N_SIGMAS * sigma``, with
+    A point is a spike when ``|y - median| > hampel_sigmas * sigma``, with
     ``sigma`` the robust standard deviation of all residuals from the running
     median (which leaves the point out). The running median follows monotone
     stretches exactly, so a steep but clean descent is left alone. A second
     pass recomputes the medians without the points flagged in the first, so a
     spike cannot get its neighbours flagged and replaced too.
     """
-    med = _running_median(y, HAMPEL_HALF_WIDTH, skip_centre=True)
+    half = config.hampel_half_width
+    med = _running_median(y, half, skip_centre=True)
     sigma = _robust_sigma(y - med)
     descent = _head_level(y) - float(np.min(med))
-    floor = max(HAMPEL_MIN_FRACTION * descent, np.finfo(np.float64).tiny)
-    threshold = max(HAMPEL_N_SIGMAS * sigma, floor)
+    floor = max(config.hampel_min_fraction * descent, np.finfo(np.float64).tiny)
+    threshold = max(config.hampel_sigmas * sigma, floor)
     suspects = np.abs(y - med) > threshold
     if suspects.any():
-        med = _running_median(np.where(suspects, np.nan, y), HAMPEL_HALF_WIDTH, skip_centre=True)
+        med = _running_median(np.where(suspects, np.nan, y), half, skip_centre=True)
         med = np.where(np.isnan(med), y, med)
     spikes = np.abs(y - med) > threshold
     # At the end of the curve a jump up cannot be told from the start of a blow-up
     # (a test that stops on divergence ends on one); reading it as one is the safe side.
-    tail = slice(max(y.size - HAMPEL_HALF_WIDTH, 0), None)
+    tail = slice(max(y.size - half, 0), None)
     spikes[tail] &= y[tail] < med[tail]
     out = y.copy()
     out[spikes] = med[spikes]
     return out, sigma
 
 
-def _head_level(y: np.ndarray) -> float:
-    return float(np.median(y[: max(3, y.size // 20)]))
-
-
-def _clip_blow_up(y: np.ndarray, sigma: float) -> np.ndarray:
-    """Clip losses far above the starting level (see :data:`DIVERGENCE_CLIP`).
-
-    The clip never comes closer to the start than :data:`CLIP_NOISE_SIGMAS`
-    times the noise, so it cuts blow-ups, not the upper half of the noise.
-    """
+def _clip_blow_up(y: np.ndarray, sigma: float, config: AnalysisConfig) -> np.ndarray:
+    """Clip losses far above the starting level (see :attr:`AnalysisConfig.divergence_clip`)."""
     start = _head_level(y)
-    drop = max(start - float(np.min(_running_median(y, HAMPEL_HALF_WIDTH))), 0.0)
-    return np.minimum(y, start + max(DIVERGENCE_CLIP * drop, CLIP_NOISE_SIGMAS * sigma))
+    drop = max(start - float(np.min(_running_median(y, config.hampel_half_width))), 0.0)
+    return np.minimum(y, start + max(config.divergence_clip * drop, config.clip_sigmas * sigma))
 
 
-def _window_points(window: float, spacing: float, n: int) -> int:
-    """Odd number of grid points spanning ``window`` decades, within [5, n]."""
-    points = max(int(round(window / spacing)), MIN_WINDOW_POINTS)
+def _window_points(window: float, spacing: float, n: int, config: AnalysisConfig) -> int:
+    """Odd number of grid points spanning ``window`` decades, within [min_window_points, n]."""
+    points = max(int(round(window / spacing)), config.min_window_points)
     points += 1 - points % 2
     largest = n if n % 2 else n - 1
     return min(points, largest)
 
 
 @dataclass(frozen=True, eq=False)
-class _Smoothed:
+class Smoothed:
+    """Stage 1's output: the :class:`Curve` and what the later stages need of the filter."""
+
     curve: Curve
     filtered: np.ndarray  # after the Hampel filter and the clip, on curve.lrs
     window_points: int
     noise_gain: float  # std of the smoothed noise per unit std of the raw noise
-    nonfinite_lr: float | None
+    nonfinite_lr: float | None  # the first rate with a non-finite loss
 
 
-def _smooth(lrs, losses, window: float) -> _Smoothed:
+def smooth(lrs, losses, config: AnalysisConfig = DEFAULT_CONFIG) -> Smoothed:
+    """Stage 1: per-rate medians, spike filter, clipped blow-up, centred smoothing.
+
+    Everything from the first non-finite loss on is dropped (the test diverged
+    there). With fewer than ``config.min_window_points`` rates the curve is
+    returned unsmoothed.
+    """
     from scipy.signal import savgol_coeffs, savgol_filter
 
     lrs, losses = _as_arrays(lrs, losses)
     head_lrs, head_losses, nonfinite_lr = _finite_head(lrs, losses)
     rates, raw = _per_rate_median(head_lrs, head_losses)
     n = rates.size
-    if n < MIN_WINDOW_POINTS:
+    if n < config.min_window_points:
         empty = Curve(rates, raw, raw.copy(), np.zeros_like(raw))
-        return _Smoothed(empty, raw.copy(), n, 1.0, nonfinite_lr)
+        return Smoothed(empty, raw.copy(), n, 1.0, nonfinite_lr)
 
-    filtered = _clip_blow_up(*_hampel(raw))
+    filtered = _clip_blow_up(*_hampel(raw, config), config)
     x = np.log10(rates)
     grid = np.linspace(x[0], x[-1], n)
     spacing = float(grid[1] - grid[0])
     uniform = bool(np.allclose(grid, x, rtol=0.0, atol=1e-6 * spacing))
     y = filtered if uniform else np.interp(grid, x, filtered)
 
-    points = _window_points(window, spacing, n)
-    order = min(SAVGOL_POLYORDER, points - 1)
-    smooth = savgol_filter(y, points, order, mode="mirror")
+    points = _window_points(config.window, spacing, n, config)
+    order = min(config.polyorder, points - 1)
+    level = savgol_filter(y, points, order, mode="mirror")
     slope = savgol_filter(y, points, order, deriv=1, delta=spacing, mode="mirror")
     # a local quadratic undershoots at the sharp onset of a blow-up, which would
     # fake a minimum there; the smoothed curve never leaves the data's range
-    smooth = np.clip(smooth, np.min(y), np.max(y))
+    level = np.clip(level, np.min(y), np.max(y))
     if not uniform:
-        smooth = np.interp(x, grid, smooth)
+        level = np.interp(x, grid, level)
         slope = np.interp(x, grid, slope)
     gain = float(np.sqrt(np.sum(savgol_coeffs(points, order) ** 2)))
-    return _Smoothed(Curve(rates, raw, smooth, slope), filtered, points, gain, nonfinite_lr)
+    return Smoothed(Curve(rates, raw, level, slope), filtered, points, gain, nonfinite_lr)
 
 
-def analyse_curve(lrs, losses, *, window: float = DEFAULT_WINDOW_DECADES) -> Curve:
-    """Aggregate, filter and smooth a range-test curve.
+def analyse_curve(lrs, losses, *, window: float | None = None, config=None) -> Curve:
+    """Aggregate, filter and smooth a range-test curve (stage 1, :func:`smooth`).
 
     Parameters
     ----------
@@ -552,16 +680,15 @@ def analyse_curve(lrs, losses, *, window: float = DEFAULT_WINDOW_DECADES) -> Cur
         dropped (the test diverged there).
     window : float, optional
         Width of the centred Savitzky-Golay window in decades of learning rate
-        (default :data:`DEFAULT_WINDOW_DECADES`). It never has fewer than
-        :data:`MIN_WINDOW_POINTS` points nor more than the curve.
+        (default :attr:`AnalysisConfig.window`).
+    config : AnalysisConfig, optional
+        Every other constant.
 
     Returns
     -------
     Curve
         One entry per distinct rate, increasing: the median raw loss at that
-        rate, the smoothed loss and its slope against ``log10(lr)``. With fewer
-        than :data:`MIN_WINDOW_POINTS` rates, ``smooth`` is a copy of ``raw``
-        and ``slope`` is zero.
+        rate, the smoothed loss and its slope against ``log10(lr)``.
 
     Raises
     ------
@@ -569,131 +696,354 @@ def analyse_curve(lrs, losses, *, window: float = DEFAULT_WINDOW_DECADES) -> Cur
         If the arrays are not 1-D of equal length, a rate is not positive and
         finite, or ``window`` is not a positive number.
     """
-    return _smooth(lrs, losses, _check_window(window)).curve
+    return smooth(lrs, losses, _with_window(_check_config(config), window)).curve
 
 
-# --------------------------------------------------------------------------- reading
+# --------------------------------------------------------------------------- stage 2: noise
 
 
-@dataclass(frozen=True, eq=False)
-class _Reading:
-    """Indices into the curve for one analysed run (internal)."""
+@dataclass(frozen=True)
+class Noise:
+    """How noisy the curve is (stage 2).
 
-    smoothed: _Smoothed
-    landmarks: Landmarks
-    problem: str | None  # why no rate can be suggested, or None
-    status: str = "ok"  # one of STATUSES
-    i_min: int = 0
-    i_steep: int = 0
-    i_edge: int = 0  # the edge of the curve's bottom, what ``auto`` suggests
-    band: tuple[int, int] = (0, 0)
-    still_falling: bool = False
+    Attributes
+    ----------
+    sigma : float
+        Standard deviation of the recorded (per-rate) losses about the smooth curve.
+    smoothed_sigma : float
+        Standard deviation of the noise left in the smoothed curve.
+    tolerance : float
+        The smallest drop (or rise) that counts as real:
+        :attr:`AnalysisConfig.flat_sigmas` times ``smoothed_sigma``, and never
+        below the resolution of the loss.
+    """
+
+    sigma: float
+    smoothed_sigma: float
+    tolerance: float
 
 
-def _fmt(lr: float | None) -> str:
-    return "none" if lr is None else f"{lr:.3g}"
+def estimate_noise(sm: Smoothed, config: AnalysisConfig = DEFAULT_CONFIG) -> Noise:
+    """Stage 2: the noise, from the robust spread of the residuals of the smoother.
+
+    A linear smoother's residuals have variance ``(1 - gain**2) sigma**2`` at
+    the centre of its window, so their spread is scaled back up by that factor.
+    """
+    s = sm.curve.smooth
+    if s.size == 0:
+        return Noise(0.0, 0.0, np.finfo(np.float64).tiny)
+    sigma = _robust_sigma(sm.filtered - s) / math.sqrt(max(1.0 - sm.noise_gain**2, 0.1))
+    smoothed_sigma = sigma * sm.noise_gain
+    level = max(abs(float(s[0])), abs(float(np.min(s))))
+    tolerance = max(
+        config.flat_sigmas * smoothed_sigma,
+        config.min_relative_drop * level,
+        np.finfo(np.float64).tiny,
+    )
+    return Noise(float(sigma), float(smoothed_sigma), float(tolerance))
 
 
-def _read(lrs, losses, window: float) -> _Reading:
-    sm = _smooth(lrs, losses, window)
+# --------------------------------------------------------------------------- stage 3: status
+
+
+def _divergence(curve: Curve, i_min: int, rise: float) -> float | None:
+    """The first rate past the minimum where the smoothed loss is ``rise`` above it."""
+    above = np.flatnonzero(curve.smooth[i_min:] > curve.smooth[i_min] + rise)
+    return float(curve.lrs[i_min + above[0]]) if above.size else None
+
+
+def _divergence_landmark(sm: Smoothed, noise: Noise, config: AnalysisConfig) -> float | None:
+    s = sm.curve.smooth
+    i_min = int(np.argmin(s))
+    drop = float(s[0] - s[i_min])
+    rise = max(config.divergence_rise_fraction * drop, noise.tolerance)
+    found = _divergence(sm.curve, i_min, rise)
+    return sm.nonfinite_lr if found is None else found
+
+
+def classify(
+    sm: Smoothed, noise: Noise, config: AnalysisConfig = DEFAULT_CONFIG
+) -> tuple[str, str | None]:
+    """Stage 3: ``("ok", None)``, or a status from :data:`STATUSES` and why, in words.
+
+    * ``too_short``: fewer than ``config.min_points`` rates with a finite loss;
+    * ``flat``: the smoothed loss never drops by more than its noise tolerance;
+    * ``no_learning``: it did not drop measurably before it turned up;
+    * ``rises_at_start``: it is lowest within half a window of the first rate.
+    """
     c = sm.curve
     n = len(c)
-    if n < MIN_POINTS:
+    if n < config.min_points:
         what = "no finite loss" if n == 0 else f"only {n} distinct rate(s) with a finite loss"
         extra = (
             f"; the loss is not finite from lr = {_fmt(sm.nonfinite_lr)}"
             if sm.nonfinite_lr is not None
             else ""
         )
-        return _Reading(
-            sm,
-            Landmarks(divergence=sm.nonfinite_lr),
-            f"the curve is too short to read: {what} (need at least {MIN_POINTS}){extra}; "
-            "record more steps or start the test at a lower rate",
-            status="too_short",
+        return "too_short", (
+            f"the curve is too short to read: {what} (need at least {config.min_points})"
+            f"{extra}; record more steps or start the test at a lower rate"
         )
-
-    s, d = c.smooth, c.slope
+    s = c.smooth
     i_min = int(np.argmin(s))
     drop = float(s[0] - s[i_min])
-    # residuals of a linear smoother have variance (1 - gain^2) sigma^2 at the centre
-    sigma = _robust_sigma(sm.filtered - s) / math.sqrt(max(1.0 - sm.noise_gain**2, 0.1))
-    level = max(abs(float(s[0])), abs(float(s[i_min])))
-    tolerance = max(
-        FLAT_Z * sigma * sm.noise_gain, MIN_RELATIVE_DROP * level, np.finfo(np.float64).tiny
+    rise = float(np.max(s[i_min:])) - float(s[i_min])
+    diverges = sm.nonfinite_lr is not None or rise > noise.tolerance
+    early = i_min < sm.window_points // 2
+    if drop > noise.tolerance and not early:
+        return "ok", None
+    if early and diverges:
+        return "rises_at_start", (
+            f"the loss rises from the first steps (lowest at lr = {_fmt(float(c.lrs[i_min]))}, "
+            "the start of the range); start the test at a lower rate"
+        )
+    if diverges:
+        return "no_learning", (
+            f"the loss did not fall measurably (by {drop:.3g}, within its noise of "
+            f"{noise.tolerance:.3g}) before it turned up at lr = "
+            f"{_fmt(_divergence_landmark(sm, noise, config))}: the test saw no learning; "
+            "train longer per rate (more steps, or segments with more iterations) or use "
+            "a larger batch"
+        )
+    return "flat", (
+        f"the curve is flat: the smoothed loss drops by {drop:.3g}, which is within its "
+        f"noise ({noise.tolerance:.3g} needed); widen the range or train longer per rate"
     )
 
-    rise = float(np.max(s[i_min:])) - float(s[i_min])
-    diverges = sm.nonfinite_lr is not None or rise > tolerance
-    divergence = _divergence(c, i_min, max(DIVERGENCE_RISE_FRACTION * drop, tolerance))
-    if divergence is None:
-        divergence = sm.nonfinite_lr
-    early = i_min < sm.window_points // 2
-    if drop <= tolerance or early:
-        minimum = float(c.lrs[i_min])
-        if early and diverges:
-            status = "rises_at_start"
-            problem = (
-                f"the loss rises from the first steps (lowest at lr = {_fmt(minimum)}, "
-                f"the start of the range); start the test at a lower rate"
-            )
-        elif diverges:
-            status = "no_learning"
-            problem = (
-                f"the loss did not fall measurably (by {drop:.3g}, within its noise of "
-                f"{tolerance:.3g}) before it turned up at lr = {_fmt(divergence)}: the test "
-                "saw no learning; train longer per rate (more steps, or segments with more "
-                "iterations) or use a larger batch"
-            )
-        else:
-            status = "flat"
-            problem = (
-                f"the curve is flat: the smoothed loss drops by {drop:.3g}, which is "
-                f"within its noise ({tolerance:.3g} needed); widen the range or train "
-                "longer per rate"
-            )
-        return _Reading(
-            sm, Landmarks(minimum=minimum, divergence=divergence), problem, status=status
-        )
 
+# --------------------------------------------------------------------------- stage 4: landmarks
+
+
+def find_landmarks(
+    sm: Smoothed, noise: Noise, config: AnalysisConfig = DEFAULT_CONFIG
+) -> Landmarks:
+    """Stage 4: where the loss starts to fall, falls fastest, is lowest and diverges."""
+    c = sm.curve
+    if len(c) == 0:
+        return Landmarks(divergence=sm.nonfinite_lr)
+    s, d = c.smooth, c.slope
+    i_min = int(np.argmin(s))
+    divergence = _divergence_landmark(sm, noise, config)
     i_steep = int(np.argmin(d[: i_min + 1]))
-    steepest = float(d[i_steep])
-    bottom = s[i_min] + max(EDGE_NOISE_SIGMAS * sigma * sm.noise_gain, EDGE_DROP_FRACTION * drop)
-    i_edge = max(int(np.argmax(s[: i_min + 1] <= bottom)), i_steep)
+    if not d[i_steep] < 0:  # no descent: only the minimum and the divergence mean anything
+        return Landmarks(minimum=float(c.lrs[i_min]), divergence=divergence)
     j = i_steep
-    while j > 0 and d[j - 1] < FALL_START_SLOPE_FRACTION * steepest:
+    while j > 0 and d[j - 1] < config.fall_start_slope_fraction * d[i_steep]:
         j -= 1
-    lo = i_steep
-    while lo > 0 and d[lo - 1] < BAND_SLOPE_FRACTION * steepest:
-        lo -= 1
-    hi = i_steep
-    while hi < i_min and d[hi + 1] < BAND_SLOPE_FRACTION * steepest:
-        hi += 1
-    landmarks = Landmarks(
+    return Landmarks(
         fall_start=float(c.lrs[j]),
         steepest=float(c.lrs[i_steep]),
         minimum=float(c.lrs[i_min]),
         divergence=divergence,
     )
-    return _Reading(
+
+
+# --------------------------------------------------------------------------- stage 5: good region
+
+
+@dataclass(frozen=True, eq=False)
+class GoodRegion:
+    """How good each rate is (stage 5): a weight on ``log10(lr)`` and its distribution.
+
+    Attributes
+    ----------
+    x : ndarray
+        ``log10`` of the curve's rates.
+    weight : ndarray
+        ``exp(-(smooth - min) / (good_temperature * drop))``: 1 at the minimum.
+    cdf : ndarray
+        The weight integrated along ``x`` (trapezoids), normalised to end at 1.
+    """
+
+    x: np.ndarray
+    weight: np.ndarray
+    cdf: np.ndarray
+
+    def quantile(self, q: float) -> float:
+        """The rate below which a share ``q`` of the weight lies."""
+        return float(10.0 ** np.interp(q, self.cdf, self.x))
+
+
+def good_region(sm: Smoothed, config: AnalysisConfig = DEFAULT_CONFIG) -> GoodRegion:
+    """Stage 5: weigh every rate by how close its smoothed loss comes to the minimum."""
+    s = sm.curve.smooth
+    x = np.log10(sm.curve.lrs)
+    drop = float(s[0] - np.min(s))
+    temperature = config.good_temperature * max(drop, np.finfo(np.float64).tiny)
+    weight = np.exp(-(s - np.min(s)) / temperature)
+    mass = np.concatenate([[0.0], np.cumsum(0.5 * (weight[1:] + weight[:-1]) * np.diff(x))])
+    if not mass[-1] > 0:  # a single rate
+        return GoodRegion(x, weight, np.linspace(0.0, 1.0, x.size))
+    return GoodRegion(x, weight, mass / mass[-1])
+
+
+def _ambiguity(region: GoodRegion, sm: Smoothed, noise: Noise, config: AnalysisConfig):
+    """Why the curve is ambiguous, in words, or None."""
+    x, w, s = region.x, region.weight, sm.curve.smooth
+    good = w >= math.exp(-1.0)
+    idx = np.flatnonzero(good)
+    # parts of the good region, joined across gaps no wider than the smoothing window
+    parts, start = [], idx[0]
+    for a, b in zip(idx[:-1], idx[1:], strict=True):
+        if x[b] - x[a] > config.window:
+            parts.append((start, a))
+            start = b
+    parts.append((start, idx[-1]))
+    if len(parts) >= 2:
+        masses = [float(np.sum(w[a : b + 1])) for a, b in parts]
+        share = sorted(masses)[-2] / sum(masses)
+        if share >= config.ambiguous_share:
+            where = " and ".join(
+                f"{_fmt(10 ** x[a])}-{_fmt(10 ** x[b])}" for a, b in parts if b >= a
+            )
+            return (
+                f"the curve is ambiguous: it has {len(parts)} separate good regions "
+                f"(lr = {where}); the suggestion weighs them all, and a longer test or "
+                "repeats would tell which is real"
+            )
+    flat = np.flatnonzero(s - np.min(s) <= config.flat_bottom_sigmas * noise.smoothed_sigma)
+    width = float(x[flat[-1]] - x[flat[0]])
+    if width > config.flat_bottom_decades:
+        return (
+            f"the curve is ambiguous: its bottom is flat within its noise over {width:.1f} "
+            f"decades (lr = {_fmt(10 ** x[flat[0]])} to {_fmt(10 ** x[flat[-1]])}), so where "
+            "in it the best rate lies cannot be read from one test"
+        )
+    return None
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True, eq=False)
+class Reading:
+    """One curve read through every stage: what the rules are given.
+
+    Attributes
+    ----------
+    smoothed : Smoothed
+        Stage 1. ``smoothed.curve`` is the :class:`Curve`.
+    noise : Noise
+        Stage 2.
+    status : str
+        Stage 3: ``"ok"`` or why there is no answer; ``problem`` says it in words.
+    problem : str or None
+    landmarks : Landmarks
+        Stage 4.
+    region : GoodRegion or None
+        Stage 5 (``None`` unless ``status == "ok"``).
+    still_falling : bool
+        The loss was still falling at the end of the test: the minimum may lie higher.
+    ambiguity : str or None
+        Why the curve is ambiguous, in words, or None.
+    """
+
+    smoothed: Smoothed
+    noise: Noise
+    status: str
+    problem: str | None
+    landmarks: Landmarks
+    region: GoodRegion | None = None
+    still_falling: bool = False
+    ambiguity: str | None = None
+
+    @property
+    def curve(self) -> Curve:
+        return self.smoothed.curve
+
+
+def read(lrs, losses, config: AnalysisConfig = DEFAULT_CONFIG) -> Reading:
+    """Stages 1 to 5 on one curve."""
+    sm = smooth(lrs, losses, config)
+    noise = estimate_noise(sm, config)
+    status, problem = classify(sm, noise, config)
+    if status == "too_short":
+        return Reading(sm, noise, status, problem, Landmarks(divergence=sm.nonfinite_lr))
+    marks = find_landmarks(sm, noise, config)
+    if status != "ok":
+        return Reading(
+            sm,
+            noise,
+            status,
+            problem,
+            Landmarks(minimum=marks.minimum, divergence=marks.divergence),
+        )
+    s = sm.curve.smooth
+    i_min = int(np.argmin(s))
+    rise = float(np.max(s[i_min:])) - float(s[i_min])
+    diverges = sm.nonfinite_lr is not None or rise > noise.tolerance
+    region = good_region(sm, config)
+    return Reading(
         sm,
-        landmarks,
+        noise,
+        status,
         None,
-        i_min=i_min,
-        i_steep=i_steep,
-        i_edge=i_edge,
-        band=(lo, hi),
-        still_falling=not diverges and i_min >= n - 1 - sm.window_points // 2,
+        marks,
+        region=region,
+        still_falling=not diverges and i_min >= len(sm.curve) - 1 - sm.window_points // 2,
+        ambiguity=_ambiguity(region, sm, noise, config),
     )
 
 
-def _divergence(c: Curve, i_min: int, rise: float) -> float | None:
-    """The first rate past the minimum where the smoothed loss is ``rise`` above it."""
-    above = np.flatnonzero(c.smooth[i_min:] > c.smooth[i_min] + rise)
-    return float(c.lrs[i_min + above[0]]) if above.size else None
+# --------------------------------------------------------------------------- stage 6: rules
 
 
-# --------------------------------------------------------------------------- methods
+@dataclass(frozen=True)
+class Proposal:
+    """What a rule reads off a curve: a rate, the rates it cannot tell from it, and why."""
+
+    lr: float
+    band: tuple[float, float]
+    reason: str
+
+
+def _band_around(lr: float, config: AnalysisConfig) -> tuple[float, float]:
+    factor = 10.0**config.band_decades
+    return lr / factor, lr * factor
+
+
+def _rule_auto(reading: Reading, config: AnalysisConfig) -> Proposal:
+    region, marks = reading.region, reading.landmarks
+    lr = region.quantile(config.good_quantile)
+    low, high = _band_around(lr, config)
+    q_low, q_high = config.band_quantiles
+    band = (min(low, region.quantile(q_low)), max(high, region.quantile(q_high)))
+    if marks.divergence is not None:  # never past the point where the test diverged
+        band = (band[0], max(min(band[1], marks.divergence), lr))
+    reason = (
+        f"the smoothed loss falls fastest at lr = {_fmt(marks.steepest)} and is lowest at "
+        f"lr = {_fmt(marks.minimum)}; weighing each rate by how close its loss comes to "
+        f"that minimum (a rate {config.good_temperature:.0%} of the drop above it counts "
+        f"1/e as much), {config.good_quantile:.0%} of the weight lies below lr = {_fmt(lr)}: "
+        "the lower edge of the good region, where the descent is done and the blow-up is "
+        "furthest"
+    )
+    return Proposal(lr, band, reason)
+
+
+def _rule_steepest(reading: Reading, config: AnalysisConfig) -> Proposal:
+    lr = reading.landmarks.steepest
+    return Proposal(
+        lr,
+        _band_around(lr, config),
+        f"the smoothed loss falls fastest against log10(lr) at lr = {_fmt(lr)}",
+    )
+
+
+def _minimum_rule(marks: Landmarks, config: AnalysisConfig) -> float:
+    """The classic reading: the rate at the minimum divided by ``minimum_divisor``."""
+    return marks.minimum / config.minimum_divisor
+
+
+def _rule_minimum(reading: Reading, config: AnalysisConfig) -> Proposal:
+    marks = reading.landmarks
+    lr = _minimum_rule(marks, config)
+    return Proposal(
+        lr,
+        _band_around(lr, config),
+        f"the smoothed loss is lowest at lr = {_fmt(marks.minimum)}; that divided by "
+        f"{config.minimum_divisor:g} is {_fmt(lr)}",
+    )
 
 
 def _valley_index(y: np.ndarray) -> int:
@@ -715,12 +1065,36 @@ def _valley_index(y: np.ndarray) -> int:
     return min(start + int(section) + int(section / 2), n - 1)
 
 
-def _minimum_rule(marks: Landmarks) -> float:
-    """The classic reading: the rate at the minimum divided by ``MINIMUM_DIVISOR``."""
-    return marks.minimum / MINIMUM_DIVISOR
+def _rule_valley(reading: Reading, config: AnalysisConfig) -> Proposal:
+    c = reading.curve
+    lr = float(c.lrs[_valley_index(c.smooth)])
+    return Proposal(
+        lr,
+        _band_around(lr, config),
+        "halfway along the longest stretch of falling smoothed loss "
+        f"(fastai's valley rule), at lr = {_fmt(lr)}",
+    )
 
 
-def _cold_start_cap(reading: _Reading, gain: float) -> float:
+#: The methods: pure rules ``(reading, config) -> Proposal``, as fastai's ``suggest_funcs``.
+#: ``auto`` is the default; only it gets :func:`correct`'s corrections.
+RULES: Mapping[str, Callable[[Reading, AnalysisConfig], Proposal]] = MappingProxyType(
+    {
+        "auto": _rule_auto,
+        "steepest": _rule_steepest,
+        "minimum": _rule_minimum,
+        "valley": _rule_valley,
+    }
+)
+
+#: Names accepted by :func:`suggest`; ``"auto"`` is the default.
+METHODS = tuple(RULES)
+
+
+# --------------------------------------------------------------------------- stage 7: corrections
+
+
+def _cold_start_cap(reading: Reading, gain: float) -> float:
     """The divergence point (or the last rate tested) divided by the cold-start gain.
 
     The test took settled steps; a fresh run's first steps are up to ``gain`` times
@@ -728,124 +1102,106 @@ def _cold_start_cap(reading: _Reading, gain: float) -> float:
     this rate they stay no larger than the steps with which the test diverged.
     """
     marks = reading.landmarks
-    top = marks.divergence if marks.divergence is not None else reading.smoothed.curve.lrs[-1]
+    top = marks.divergence if marks.divergence is not None else reading.curve.lrs[-1]
     return float(top) / gain
 
 
-@dataclass(frozen=True)
-class _Auto:
-    """The three stages of the ``auto`` rule."""
+def correct(
+    proposal: Proposal,
+    reading: Reading,
+    *,
+    slow_learner: bool,
+    cold_start_gain: float,
+    config: AnalysisConfig = DEFAULT_CONFIG,
+) -> Proposal:
+    """Stage 7: make ``auto``'s rate safe for a run from scratch, and say so.
 
-    edge: float  # the edge of the curve's bottom
-    backed: float  # backed off towards minimum / 10 for a slow learner (else the edge)
-    lr: float  # capped for the optimizer's cold start: what ``auto`` suggests
+    * A slow learner backs off to ``lr**(1 - w) * (minimum / divisor)**w``
+      (``w = slow_backoff_weight``), never above ``lr``; its band reaches down to
+      ``minimum / divisor``.
+    * Then the rate is capped at the divergence point (or the last rate tested)
+      over ``cold_start_gain``.
 
-
-def _auto(reading: _Reading, slow: bool, gain: float) -> _Auto:
-    edge = float(reading.smoothed.curve.lrs[reading.i_edge])
-    backed = edge
-    if slow:
-        w = SLOW_BACKOFF_WEIGHT
-        backed = min(edge, edge ** (1.0 - w) * _minimum_rule(reading.landmarks) ** w)
-    return _Auto(edge, backed, min(backed, _cold_start_cap(reading, gain)))
-
-
-def _choose(
-    reading: _Reading, method: str, auto: _Auto, slow: bool, gain: float
-) -> tuple[float, str]:
-    """The rate ``method`` reads and why."""
-    c = reading.smoothed.curve
-    marks = reading.landmarks
-    if method == "steepest":
-        return marks.steepest, (
-            f"the smoothed loss falls fastest against log10(lr) at lr = {_fmt(marks.steepest)}"
-        )
-    if method == "minimum":
-        lr = _minimum_rule(marks)
-        return lr, (
-            f"the smoothed loss is lowest at lr = {_fmt(marks.minimum)}; "
-            f"one tenth of that is {_fmt(lr)}"
-        )
-    if method == "valley":
-        i = _valley_index(c.smooth)
-        return float(c.lrs[i]), (
-            "halfway along the longest stretch of falling smoothed loss "
-            f"(fastai's valley rule), at lr = {_fmt(float(c.lrs[i]))}"
-        )
-    reason = (
-        f"the smoothed loss falls fastest at lr = {_fmt(marks.steepest)} and is lowest at "
-        f"lr = {_fmt(marks.minimum)}; from lr = {_fmt(auto.edge)} on it is as good as that "
-        "minimum (within its noise or 5% of the drop), so larger rates only add risk"
-    )
-    if slow:
+    The band moves down with the rate, by the same factor.
+    """
+    marks, c = reading.landmarks, reading.curve
+    lr, (low, high), reason = proposal.lr, proposal.band, proposal.reason
+    backed = lr
+    if slow_learner:
+        w = config.slow_backoff_weight
+        classic = _minimum_rule(marks, config)
+        backed = min(lr, lr ** (1.0 - w) * classic**w)
+        low = min(low, classic)
         reason += (
             ". This problem learns slowly (the default test saw no learning), so its loss "
             "fell only near the largest stable rate and a run from scratch there is "
-            f"unstable: backed off to {_fmt(auto.backed)}, between that edge and one tenth "
-            "of the minimum"
+            f"unstable: backed off to {_fmt(backed)}, {w:.0%} of the way in log10(lr) to the "
+            f"minimum divided by {config.minimum_divisor:g}"
         )
-    if auto.lr < auto.backed:
+    final = min(backed, _cold_start_cap(reading, cold_start_gain))
+    if final < backed:
         where = (
             f"where the test diverged (lr = {_fmt(marks.divergence)})"
             if marks.divergence is not None
             else f"at the last rate tested (lr = {_fmt(float(c.lrs[-1]))})"
         )
         reason += (
-            f". This optimizer's first steps from fresh state are up to {gain:.3g} times "
-            "the settled steps the test took, so the rate is capped at "
-            f"1/{gain:.3g} of the rate {where}: {_fmt(auto.lr)}"
+            f". This optimizer's first steps from fresh state are up to {cold_start_gain:.3g} "
+            "times the settled steps the test took, so the rate is capped at "
+            f"1/{cold_start_gain:.3g} of the rate {where}: {_fmt(final)}"
         )
-    return auto.lr, reason
+    shift = final / lr
+    low, high = min(low * shift, final), max(high * shift, final)
+    if final < lr:  # a corrected rate's band never reaches back above it by more than the width
+        high = min(high, final * 10.0**config.band_decades)
+    return Proposal(final, (low, high), reason)
 
 
-def _suggest_one(
-    lrs, losses, method: str, window: float, slow: bool = False, gain: float = 1.0
+# --------------------------------------------------------------------------- assembling
+
+
+def _suggestion(
+    reading: Reading, method: str, slow: bool, gain: float, config: AnalysisConfig
 ) -> Suggestion:
-    reading = _read(lrs, losses, window)
-    if reading.problem is not None:
+    if reading.status != "ok":
         return Suggestion(
             None, None, method, reading.problem, reading.landmarks, status=reading.status
         )
-    c = reading.smoothed.curve
     marks = reading.landmarks
-    auto = _auto(reading, slow, gain)
-    lr, reason = _choose(reading, method, auto, slow, gain)
-    lo, hi = reading.band
-    band_low = min(float(c.lrs[lo]), auto.backed)
-    if slow:  # a slow learner's good rates reach down to the classic reading
-        band_low = min(band_low, _minimum_rule(marks))
-    band_high = max(min(float(c.lrs[hi]), auto.backed), band_low)
-    # the cold-start cap moves the whole band down with the rate
-    shift = auto.lr / auto.backed
-    band_low, band_high = band_low * shift, band_high * shift
-    band = (min(band_low, lr), max(band_high, min(lr, auto.lr)))
+    proposal = RULES[method](reading, config)
+    if method == "auto":
+        proposal = correct(
+            proposal, reading, slow_learner=slow, cold_start_gain=gain, config=config
+        )
+    reason = proposal.reason
     if reading.still_falling:
         reason += (
             "; the loss was still falling at the end of the test, so the minimum may lie "
             "higher: extend the range to confirm"
         )
-    max_lr = band[1]
-    one_cycle = marks.minimum * 10.0 ** (-ONE_CYCLE_MARGIN_DECADES)
+    if reading.ambiguity is not None:
+        reason += f". Note: {reading.ambiguity}"
+    low, high = proposal.band
+    max_lr = max(min(high, marks.minimum), proposal.lr)
+    one_cycle = marks.minimum * 10.0 ** (-config.one_cycle_margin_decades)
     return Suggestion(
-        lr=float(lr),
-        band=(float(band[0]), float(band[1])),
+        lr=float(proposal.lr),
+        band=(float(low), float(high)),
         method=method,
         reason=reason,
         landmarks=marks,
-        base_lr=float(max(marks.fall_start, max_lr / CYCLIC_RATIO)),
+        base_lr=float(min(max(marks.fall_start, max_lr / config.cyclic_ratio), proposal.lr)),
         max_lr=float(max_lr),
         one_cycle_max_lr=float(max(one_cycle, max_lr)),
+        ambiguous=reading.ambiguity is not None,
     )
 
 
-# --------------------------------------------------------------------------- public
-
-
 def _curves_of(result, use_validation: bool):
-    """Return ``(lrs, losses, [(lrs, run_losses), ...])`` from a result or a pair."""
+    """Return ``(lrs, losses, [(lrs, run_losses), ...], is_validation)``."""
     if isinstance(result, (tuple, list)) and len(result) == 2:
         lrs, losses = _as_arrays(*result)
-        return lrs, losses, []
+        return lrs, losses, [], False
     try:
         lrs, losses = result.lrs, result.losses
     except AttributeError:
@@ -856,7 +1212,8 @@ def _curves_of(result, use_validation: bool):
     lrs, losses = _as_arrays(lrs, losses)
     val_steps = getattr(result, "val_steps", None)
     val_losses = getattr(result, "val_losses", None)
-    if use_validation and val_steps is not None and val_losses is not None:
+    validation = bool(use_validation and val_steps is not None and val_losses is not None)
+    if validation:
         steps = np.asarray(val_steps, dtype=np.int64).ravel()
         runs = np.atleast_2d(np.asarray(val_losses, dtype=np.float64))
         if runs.shape[1] != steps.size or (
@@ -875,14 +1232,113 @@ def _curves_of(result, use_validation: bool):
         if runs is not None and runs.shape[1] != lrs.size:
             raise LRFinderError(f"run_losses must have shape (runs, {lrs.size}), got {runs.shape}")
     per_run = [] if runs is None or runs.shape[0] < 2 else [(lrs, row) for row in runs]
-    return lrs, losses, per_run
+    return lrs, losses, per_run, validation
+
+
+@dataclass(frozen=True, eq=False)
+class Analysis:
+    """A result analysed once: the reading of its curve and a suggestion per method.
+
+    ``analysis["minimum"]`` is one method's :class:`Suggestion`, computed on
+    first use from the same reading; ``lr``, ``reason``, ``status`` and
+    ``landmarks`` are those of ``auto``, the default.
+
+    Attributes
+    ----------
+    reading : Reading
+        The curve the analysis read (the median over runs, or the validation
+        curve), through every stage.
+    run_readings : tuple of Reading
+        Each repeat's own reading (empty for a single run).
+    config : AnalysisConfig
+    validation : bool
+        True when the validation curve was read instead of the training loss.
+    slow_learner : bool
+    cold_start_gain : float
+        The corrections :func:`correct` applies to ``auto``.
+    """
+
+    reading: Reading
+    run_readings: tuple[Reading, ...]
+    config: AnalysisConfig
+    validation: bool
+    slow_learner: bool
+    cold_start_gain: float
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    def __getitem__(self, method: str) -> Suggestion:
+        method = _check_method(method)
+        if method not in self._cache:
+            args = (self.slow_learner, self.cold_start_gain, self.config)
+            s = _suggestion(self.reading, method, *args)
+            if self.run_readings:
+                run_lrs = tuple(_suggestion(r, method, *args).lr for r in self.run_readings)
+                found = [math.log10(lr) for lr in run_lrs if lr is not None]
+                spread = float(max(found) - min(found)) if len(found) >= 2 else None
+                s = replace(s, run_lrs=run_lrs, spread_decades=spread)
+            self._cache[method] = s
+        return self._cache[method]
+
+    @property
+    def suggestions(self) -> Mapping[str, Suggestion]:
+        """Every method's suggestion."""
+        return MappingProxyType({m: self[m] for m in METHODS})
+
+    @property
+    def curve(self) -> Curve:
+        return self.reading.curve
+
+    @property
+    def suggestion(self) -> Suggestion:
+        """``auto``'s suggestion."""
+        return self["auto"]
+
+    @property
+    def lr(self) -> float | None:
+        return self.suggestion.lr
+
+    @property
+    def reason(self) -> str:
+        return self.suggestion.reason
+
+    @property
+    def status(self) -> str:
+        return self.suggestion.status
+
+    @property
+    def landmarks(self) -> Landmarks:
+        return self.reading.landmarks
+
+
+def analyse(
+    result,
+    *,
+    config: AnalysisConfig | None = None,
+    window: float | None = None,
+    use_validation: bool = True,
+    slow_learner: bool | None = None,
+    cold_start_gain: float | None = None,
+) -> Analysis:
+    """Read a range test once (stages 1 to 5, for the curve and each repeat).
+
+    Parameters are those of :func:`suggest`, less ``method``; each method's
+    suggestion is then ``analysis[method]``.
+    """
+    config = _with_window(_check_config(config), window)
+    lrs, losses, per_run, validation = _curves_of(result, use_validation)
+    slow = _recorded_slow(result) if slow_learner is None else bool(slow_learner)
+    gain = _check_gain(_recorded_gain(result) if cold_start_gain is None else cold_start_gain)
+    main = read(lrs, losses, config)
+    runs = tuple(read(r_lrs, r_losses, config) for r_lrs, r_losses in per_run)
+    return Analysis(main, runs, config, validation, slow, gain)
 
 
 def suggest(
     result,
     method: str = "auto",
     *,
-    window: float = DEFAULT_WINDOW_DECADES,
+    config: AnalysisConfig | None = None,
+    window: float | None = None,
     use_validation: bool = True,
     slow_learner: bool | None = None,
     cold_start_gain: float | None = None,
@@ -893,37 +1349,32 @@ def suggest(
     ----------
     result : RangeTestResult or (lrs, losses)
         Any object with ``lrs`` and ``losses`` arrays (and optionally
-        ``run_losses``, ``val_steps``, ``val_losses``), or a plain pair.
+        ``run_losses``, ``val_steps``, ``val_losses``, ``slow_learner``,
+        ``cold_start_gain``), or a plain pair.
     method : {"auto", "steepest", "minimum", "valley"}, optional
-        ``"steepest"``: where the smoothed loss falls fastest against
-        ``log10(lr)``. ``"minimum"``: the rate at the minimum of the smoothed
-        loss divided by :data:`MINIMUM_DIVISOR`. ``"valley"``: fastai's rule,
-        halfway along the longest stretch of falling loss. ``"auto"``
-        (default): the lowest rate at which the smoothed loss is within
-        :data:`EDGE_NOISE_SIGMAS` noise standard deviations, or
-        :data:`EDGE_DROP_FRACTION` of the total drop, of its minimum, backed
-        off for a slow learner and capped for the optimizer's cold start (see
-        ``slow_learner`` and ``cold_start_gain``).
+        ``"auto"`` (default): the lower edge of the good region (see the
+        module docstring), corrected for a slow learner and the optimizer's
+        cold start. ``"steepest"``: where the smoothed loss falls fastest
+        against ``log10(lr)``. ``"minimum"``: the rate at the minimum of the
+        smoothed loss divided by :attr:`AnalysisConfig.minimum_divisor`.
+        ``"valley"``: fastai's rule, halfway along the longest stretch of
+        falling loss.
+    config : AnalysisConfig, optional
+        Every constant of the analysis (default :data:`DEFAULT_CONFIG`).
     window : float, optional
-        Smoothing window in decades of lr (default
-        :data:`DEFAULT_WINDOW_DECADES`); see :func:`analyse_curve`.
+        Shorthand for ``config.window``: the smoothing window in decades.
     use_validation : bool, optional
         When the result has a validation curve (``val_steps`` is not None),
         read it, at ``lrs[val_steps]`` with the median over runs of
         ``val_losses``, instead of the training loss (default True).
     slow_learner : bool, optional
-        Whether the curve comes from a slow learner, whose loss falls only near
-        the largest stable rate; ``auto`` then backs off from the edge (see
-        :data:`SLOW_BACKOFF_WEIGHT`). By default (None) a result is a slow
-        learner when :func:`~lrfinder.find_lr` had to extend its default test
-        (``result.settings["extended"]``).
+        Whether the curve comes from a slow learner; by default
+        ``result.slow_learner`` (True when :func:`~lrfinder.find_lr` had to
+        extend its default test).
     cold_start_gain : float, optional
-        How many times larger than the test's settled steps the optimizer's first
-        steps from fresh state are; ``auto`` stays this many times below the
-        rate where the test diverged (a gain up to 1 needs no cap). By default
-        (None) it is read from ``result.settings``: recorded by
-        :func:`~lrfinder.find_lr`, or derived from the optimizer's name and
-        hyperparameters, else 1. See
+        How many times larger than the test's settled steps the optimizer's
+        first steps from fresh state are; by default ``result.cold_start_gain``
+        (1 for a bare curve). A gain up to 1 needs no cap. See
         :attr:`lrfinder.optimizers.Optimizer.cold_start_gain`.
 
     Returns
@@ -936,22 +1387,14 @@ def suggest(
     Raises
     ------
     LRFinderError
-        For an unknown method, a bad window, or malformed arrays.
+        For an unknown method, a bad window or config, or malformed arrays.
     """
     method = _check_method(method)
-    window = _check_window(window)
-    lrs, losses, per_run = _curves_of(result, use_validation)
-    if slow_learner is None:
-        settings = getattr(result, "settings", None)
-        slow_learner = isinstance(settings, Mapping) and bool(settings.get("extended"))
-    slow = bool(slow_learner)
-    gain = _check_gain(_settings_gain(result) if cold_start_gain is None else cold_start_gain)
-    main = _suggest_one(lrs, losses, method, window, slow, gain)
-    if not per_run:
-        return main
-    run_lrs = tuple(
-        _suggest_one(r_lrs, r_losses, method, window, slow, gain).lr for r_lrs, r_losses in per_run
-    )
-    found = [math.log10(lr) for lr in run_lrs if lr is not None]
-    spread = max(found) - min(found) if len(found) >= 2 else None
-    return replace(main, run_lrs=run_lrs, spread_decades=None if spread is None else float(spread))
+    return analyse(
+        result,
+        config=config,
+        window=window,
+        use_validation=use_validation,
+        slow_learner=slow_learner,
+        cold_start_gain=cold_start_gain,
+    )[method]

@@ -23,9 +23,15 @@ from pathlib import Path
 
 import numpy as np
 
-from lrfinder.analysis import METHODS, MIN_WINDOW_POINTS, Curve, Suggestion, analyse_curve, suggest
+from lrfinder.analysis import (
+    METHODS,
+    MIN_WINDOW_POINTS,
+    Analysis,
+    Curve,
+    Suggestion,
+    analyse,
+)
 from lrfinder.errors import LRFinderError
-from lrfinder.results import median_over_runs
 
 __all__ = ["SAVE_SUFFIXES", "plot_histories", "plot_result", "save_figure"]
 
@@ -186,6 +192,12 @@ def _analysed(result):
     return result.lrs, np.atleast_2d(result.run_losses), False
 
 
+def _analysis_of(result) -> Analysis:
+    """The result's own analysis (made once and kept), or a new one for a stand-in."""
+    analysis = getattr(result, "analysis", None)
+    return analysis if isinstance(analysis, Analysis) else analyse(result)
+
+
 def _loss_limits(curve: Curve, divergence: float | None) -> tuple[float, float] | None:
     """y-limits that show the fall and the minimum and cut the diverging tail.
 
@@ -329,11 +341,12 @@ def plot_result(
     save_path = None if path is None else _check_save_path(path)
 
     lrs, rows, validation = _analysed(result)
-    curve = analyse_curve(lrs, median_over_runs(rows))
-    suggestions = [suggest(result, m) for m in methods]
+    analysis = _analysis_of(result)
+    curve = analysis.curve
+    suggestions = [analysis[m] for m in methods]
     primary = suggestions[0] if suggestions else None
     # Landmarks do not depend on the method; read them even when no method is plotted.
-    landmarks = (primary or suggest(result)).landmarks
+    landmarks = analysis.landmarks
 
     if ax is None:
         fig = _new_figure(RESULT_FIGSIZE)

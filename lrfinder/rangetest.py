@@ -9,28 +9,64 @@ back exactly (bitwise) as they were.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
 
+from lrfinder.analysis import median_over_runs
 from lrfinder.batches import ArrayData, BatchSampler, as_array_data, param_dtype
 from lrfinder.errors import LRFinderError, check_count, check_positive
 from lrfinder.optimizers import Optimizer, get_optimizer
-from lrfinder.results import RangeTestResult, median_over_runs
+from lrfinder.results import RangeTestResult
 from lrfinder.schedules import LearningRateSearcher
 
 #: The default schedule spans 1e-7..10 so it covers every optimizer's useful range
 #: (Adam and RMSProp near 1e-3, SGD near 0.1, Adadelta near 1).
 DEFAULT_START, DEFAULT_END, DEFAULT_NUM = 1e-7, 10.0, 200
 
-#: Stop when the running loss exceeds its best by this factor (``best * factor``).
+# The divergence stop. The test stops when the median of the last STOP_WINDOW losses
+# (the *running* loss) rises above the *best level* (the lowest median of LEVEL_WINDOW
+# consecutive losses so far) both by the stop factor (``best * factor``: relative to the
+# loss's scale) and by NOISE_SIGMAS times the noise of the running loss (relative to the
+# loss's noise). The first test alone fires on noise: with small batches the running
+# median dips to a lucky low early on, and ordinary noise later "exceeds" four times it.
+# A real blow-up rises by orders of magnitude and passes both tests at once.
+
+#: Stop when the running loss exceeds its best level by this factor (``best * factor``),
+#: and by NOISE_SIGMAS times its noise.
 DEFAULT_STOP_FACTOR = 4.0
 
-#: The divergence check compares the median of the last this-many raw losses, so one
-#: noisy batch does not end the test.
+#: The running loss is the median of the last this-many raw losses, so one noisy batch
+#: does not end the test, and a blow-up does so on its third bad step.
 STOP_WINDOW = 5
+
+#: The best level is the lowest median of this many consecutive losses: five times the
+#: running window, so its lucky lows are much shallower than a 5-median's. No divergence
+#: stop before this many losses are recorded (a non-finite loss still stops at once).
+LEVEL_WINDOW = 25
+
+#: The noise is measured on the running loss's stray from the LEVEL_WINDOW median
+#: (``running - level``) over the last this-many steps: long, so the lucky stretch that
+#: set the best level is a small part of it. It is the noise as it was when the best
+#: level was set, so a diverged stretch (noisy too) cannot raise the bar it must clear.
+NOISE_WINDOW = 512
+
+#: The robust sigma is (this percentile - the median) of the stray, divided by that
+#: percentile of a normal distribution in sigmas: the plain sigma for Gaussian noise, and
+#: larger for the right-skewed losses of small batches, whose upper tail is what matters.
+#: A high percentile sees that tail; 0.98 of 512 steps is still robust to 10 outliers.
+NOISE_QUANTILE, _ZQ = 0.98, 2.0537
+
+#: The rise must exceed this many robust sigmas. Ten, because over the 1e4..1e5 steps of
+#: a long test a 5-median's highest excursion reaches ~4.5 sigma for Gaussian noise, the
+#: best level sits ~2 sigma below the typical one (it is a minimum), and skewed losses
+#: reach further still. In simulated flat 30,000-step tests with Gaussian, Student-t(3),
+#: chi-square(10) and chi-square(4) noise (a batch of 4 squared errors) it never fired.
+#: A blow-up is still stopped as fast as before: it rises by orders of magnitude.
+NOISE_SIGMAS = 10.0
 
 #: Rows of the fixed held-out subset used for the validation-loss curve.
 DEFAULT_VAL_SIZE = 512
@@ -100,9 +136,14 @@ def find_lr(
     seed : int
         Seeds the batch order. Run ``r`` of a repeated test uses ``seed + r``.
     stop_factor : float
-        Stop when the median of the last ``STOP_WINDOW`` losses exceeds its best
-        value by this factor (for negative losses: rises by ``factor - 1`` times
-        its magnitude). Must be > 1.
+        Stop when the median of the last ``STOP_WINDOW`` losses exceeds the best
+        level (the lowest median of ``LEVEL_WINDOW`` consecutive losses) by this
+        factor (for negative losses: rises by ``factor - 1`` times its magnitude)
+        *and* by ``NOISE_SIGMAS`` robust sigmas of that median's noise, measured over
+        the ``NOISE_WINDOW`` steps before the best level was set. So ordinary noise,
+        however large, never ends the test, while a blow-up does within a few steps.
+        No such stop in the first ``LEVEL_WINDOW`` steps; a non-finite loss always
+        stops the test at once. Must be > 1.
     repeats : int
         Runs of the test. Runs after the first draw new initial weights with seed
         ``seed + r`` when the model has ``reinitialize(seed)`` (as
@@ -279,8 +320,17 @@ def _one_run(
     sampler = BatchSampler(train, batch_size, np.random.default_rng(seed), dtype)
     losses = np.full(lrs.size, np.nan)
     val_losses = np.full(len(range(0, lrs.size, val_every)), np.nan) if val is not None else None
+    # The stop rule (see DEFAULT_STOP_FACTOR): each window is a FIFO, plus, for the two
+    # long ones, the same values kept sorted, so medians and percentiles are O(1) reads.
     recent: deque[float] = deque(maxlen=STOP_WINDOW)
-    best = math.inf
+    level_fifo: deque[float] = deque()
+    level_sorted: list[float] = []
+    stray_fifo: deque[float] = deque()  # running - level, at each step
+    stray_sorted: list[float] = []
+    best = math.inf  # the lowest level so far
+    noise = 0.0  # the running loss's robust sigma when `best` was set
+    margin = stop_factor - 1.0
+    q = NOISE_QUANTILE
     reason = COMPLETED
     params = model.params
     step = 0
@@ -302,13 +352,30 @@ def _one_run(
                     callback(step, lr, loss)
                 recent.append(loss)
                 running = sorted(recent)[len(recent) // 2]
-                best = min(best, running)
-                if running > best + (stop_factor - 1.0) * abs(best):
-                    reason = (
-                        f"loss diverged at lr={lr:.4g} (step {step}): it rose above "
-                        f"{stop_factor:g}x its best"
-                    )
-                    break
+                level_fifo.append(loss)
+                insort(level_sorted, loss)
+                if len(level_fifo) > LEVEL_WINDOW:
+                    del level_sorted[bisect_left(level_sorted, level_fifo.popleft())]
+                    level = level_sorted[LEVEL_WINDOW // 2]
+                    n = len(stray_sorted)  # the steps before this one
+                    sigma = (stray_sorted[int(q * (n - 1) + 0.5)] - stray_sorted[n // 2]) / _ZQ
+                    if level < best:
+                        best, noise = level, sigma
+                    rise = running - best
+                    if rise > margin * abs(best) and rise > NOISE_SIGMAS * noise:
+                        reason = (
+                            f"loss diverged at lr={lr:.4g} (step {step}): it rose above "
+                            f"{stop_factor:g}x its best, and by over {NOISE_SIGMAS:g} sigmas "
+                            "of its noise"
+                        )
+                        break
+                else:
+                    level = level_sorted[len(level_sorted) // 2]
+                stray = running - level
+                stray_fifo.append(stray)
+                insort(stray_sorted, stray)
+                if len(stray_fifo) > NOISE_WINDOW:
+                    del stray_sorted[bisect_left(stray_sorted, stray_fifo.popleft())]
     except KeyboardInterrupt:
         reason = f"interrupted at lr={lrs[step]:.4g} (step {step})"
     return losses, reason, val_losses

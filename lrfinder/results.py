@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import math
 import numbers
-import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -163,15 +162,26 @@ class RangeTestResult:
         return self.run_losses.shape[0]
 
     def suggest(self, method: str = "auto", **options):
-        """Analyse the curve again with ``method`` (no training). See :func:`lrfinder.suggest`."""
+        """One method's suggestion (no training). See :func:`lrfinder.suggest`.
+
+        Without ``options`` it comes from :attr:`analysis`, which reads the curve once.
+        """
+        if not options:
+            return self.analysis[method]
         from lrfinder.analysis import suggest
 
         return suggest(self, method, **options)
 
     @cached_property
     def analysis(self):
-        """The full ``auto`` analysis: suggestion, band, landmarks and reason."""
-        return self.suggest("auto")
+        """The :class:`~lrfinder.analysis.Analysis` of this result, made once.
+
+        ``analysis.lr``, ``.reason``, ``.status`` and ``.landmarks`` are ``auto``'s;
+        ``analysis["minimum"]`` is another method's suggestion.
+        """
+        from lrfinder.analysis import analyse
+
+        return analyse(self)
 
     @property
     def suggestion(self) -> float | None:
@@ -207,7 +217,7 @@ class RangeTestResult:
             if self.val_losses is None
             else [_encode(row) for row in self.val_losses],
         }
-        data["suggestion"] = self.analysis.to_dict()
+        data["suggestion"] = self.analysis.suggestion.to_dict()
         return data
 
     @classmethod
@@ -298,27 +308,6 @@ class RangeTestResult:
             f"stop_reason={self.stop_reason!r}, slow_learner={self.slow_learner!r}, "
             f"cold_start_gain={self.cold_start_gain!r}, suggestion={self.suggestion!r})"
         )
-
-
-def median_over_runs(run_losses: np.ndarray) -> np.ndarray:
-    """The elementwise median over runs (rows), where a run that stopped early counts as +inf.
-
-    A run stops before the others only when its loss blew up, so after its last
-    recorded step it is worse than any loss: the median diverges where most runs
-    had diverged, not where the last survivor did. Other NaNs (a step with no
-    loss inside a run) are ignored. A single run is returned as a copy; a column
-    that is NaN in every run stays NaN.
-    """
-    rows = np.atleast_2d(np.asarray(run_losses, dtype=np.float64))
-    if rows.shape[0] == 1:
-        return rows[0].copy()
-    recorded = ~np.isnan(rows)
-    length = np.where(recorded.any(axis=1), rows.shape[1] - np.argmax(recorded[:, ::-1], axis=1), 0)
-    rows = np.where(np.arange(rows.shape[1]) >= length[:, None], np.inf, rows)
-    rows[:, length.max() :] = np.nan  # past the longest run nothing was recorded
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # numpy warns on all-NaN columns
-        return np.nanmedian(rows, axis=0)
 
 
 def _typed_fields_of_v1(settings: dict[str, Any]) -> dict[str, Any]:
@@ -470,6 +459,8 @@ def _repeats_from_runs(runs: list[tuple[list[float], list[float]]], source: str)
             raise LRFinderError("runs do not share one schedule; give one run per file")
         run_losses[index, : len(losses)] = losses
     base = RangeTestResult.from_curve(longest, run_losses[0])  # validates the rates
+    from lrfinder.analysis import median_over_runs
+
     median = median_over_runs(run_losses)
     reasons = ("imported curve",) * len(runs)
     return RangeTestResult(

@@ -183,13 +183,15 @@ plt.show()
 # | `steepest` | where the smoothed loss falls fastest |
 # | `minimum` | one tenth of the rate at the minimum |
 # | `valley` | fastai's rule: halfway along the longest stretch of falling loss |
-# | `auto` | the default: the lowest rate at which the loss is already as low as at the minimum |
+# | `auto` | the default: the lower edge of the good region, weighing every rate by how close its loss comes to the minimum |
 #
 # The steepest point learns fastest *at that moment*; the minimum is the edge of stability,
 # just before the loss turns up. Between the two the curve flattens into its bottom, and
-# exactly where in a flat bottom the lowest point falls is decided by noise. So `auto` takes
-# the start of the bottom: the lowest rate whose loss is as good as the minimum's, as far as
-# the noise lets us tell. Going higher would add risk and gain nothing. Every suggestion comes
+# exactly where in a flat bottom the lowest point falls is decided by noise. So `auto` reads
+# the whole bottom: it weighs every rate by how close its smoothed loss comes to the minimum,
+# and takes the rate below which a quarter of that weight lies, the lower edge of the good
+# region. A short dip just before the blow-up weighs only as much as it is wide, so it cannot
+# drag the answer up. Going higher would add risk and gain nothing. Every suggestion comes
 # with its reason in words:
 
 # %%
@@ -254,7 +256,7 @@ zoomed.plot(title=f"Zoomed on [{decade:g}, {10 * decade:g}], SGD on {data.name}"
 
 # %%
 repeated = find_lr(model, data, optimizer="sgd", schedule=coarse, repeats=REPEATS)
-a = repeated.analysis
+a = repeated.analysis.suggestion
 print(f"median curve suggests {a.lr:.3g}")
 print("each run suggests     " + ", ".join(f"{lr:.3g}" for lr in a.run_lrs if lr is not None))
 print(f"spread: {a.spread_decades:.2f} decades (a factor of {10**a.spread_decades:.1f})")

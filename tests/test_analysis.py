@@ -116,9 +116,9 @@ def test_heavy_noise_moves_the_answer_little(clean, seed):
     # noise of a quarter of the total drop on every point
     noisy = descent(noise=0.5, seed=seed)
     assert log_lr(suggest(noisy, "minimum")) == pytest.approx(log_lr(clean["minimum"]), abs=0.5)
-    # auto's edge is measured in noise units: heavy noise makes it more cautious, never bolder
+    # auto weighs the whole good region, so even this much noise moves it by little
     shift = log_lr(suggest(noisy, "auto")) - log_lr(clean["auto"])
-    assert -0.75 <= shift <= 0.25
+    assert abs(shift) <= 0.35
     assert log_lr(suggest(noisy, "steepest")) == pytest.approx(CENTRE, abs=0.75)
 
 
@@ -298,8 +298,9 @@ def test_a_slow_learner_backs_off_from_the_edge_towards_minimum_over_ten():
     # halfway, in log10(lr), between the edge and the classic minimum / 10
     assert log_lr(slow) == pytest.approx((log_lr(edge) + math.log10(classic)) / 2)
     assert slow.lr < edge.lr and "learns slowly" in slow.reason
-    # the band reaches down to at least the classic reading and stops at the backed-off rate
-    assert slow.band[0] <= classic and slow.band[1] == pytest.approx(slow.lr)
+    # the band reaches down to at least the classic reading and holds the backed-off rate
+    assert slow.band[0] <= classic and slow.band[0] <= slow.lr <= slow.band[1]
+    assert slow.band[1] <= edge.band[1]
     # the flag can be given by hand, both ways
     assert suggest((lrs, loss), slow_learner=True).lr == pytest.approx(slow.lr)
     assert suggest(ExtendedResult(lrs, loss, {"extended": "x"}), slow_learner=False) == edge
@@ -328,15 +329,14 @@ def test_a_cold_start_gain_caps_auto_below_the_divergence():
     assert suggest((lrs, loss), cold_start_gain=10) == edge
     capped = suggest((lrs, loss), cold_start_gain=100)
     assert capped.lr == pytest.approx(divergence / 100)
-    # the band moves down with the rate and keeps its width
-    assert capped.band[1] == pytest.approx(capped.lr)
-    assert capped.band[1] / capped.band[0] == pytest.approx(edge.band[1] / edge.band[0])
+    # the band moves down with the rate, by the same factor, and still holds it
+    shift = capped.lr / edge.lr
+    assert capped.band[0] == pytest.approx(edge.band[0] * shift)
+    assert capped.band[0] <= capped.lr <= capped.band[1] <= edge.band[1] * shift * (1 + 1e-12)
     assert "first steps from fresh state are up to 100 times" in capped.reason
-    # the classic methods keep their own rule (only the shared band is capped)
+    # the corrections are auto's alone: the classic methods keep their rule and band
     for method in ("steepest", "minimum", "valley"):
-        other = suggest((lrs, loss), method, cold_start_gain=100)
-        assert other.lr == suggest((lrs, loss), method).lr
-        assert other.band[1] <= capped.lr * (1 + 1e-12)
+        assert suggest((lrs, loss), method, cold_start_gain=100) == suggest((lrs, loss), method)
 
 
 def test_without_divergence_the_cap_is_the_last_rate_over_the_gain():

@@ -14,10 +14,10 @@ from lrfinder import (
     load_dataset,
     load_result,
 )
+from lrfinder.analysis import median_over_runs
 from lrfinder.errors import LRFinderError
 from lrfinder.optimizers import OPTIMIZERS, SGD, Adam, get_optimizer
 from lrfinder.rangetest import COMPLETED
-from lrfinder.results import median_over_runs
 
 SHORT = LearningRateSearcher.exponential(1e-5, 10, 60)
 
@@ -305,7 +305,7 @@ def test_the_optimizer_cold_start_gain_is_recorded_and_read(digits):
 
     result = find_lr(small_net(), digits, optimizer=Jumpy(), schedule=SHORT)
     assert result.settings["cold_start_gain"] == 1000.0
-    assert result.analysis == result.suggest(cold_start_gain=1000.0)
+    assert result.analysis.suggestion == result.suggest(cold_start_gain=1000.0)
     assert result.suggestion < result.suggest(cold_start_gain=1.0).lr
 
 
@@ -350,3 +350,102 @@ def test_a_learning_curve_is_not_extended(digits):
     result = find_lr(small_net(), digits, optimizer="adam")
     assert "extended" not in result.settings
     assert result.suggestion is not None
+
+
+# -- the divergence stop: noise never ends the test, a blow-up does within a few steps --
+
+
+def wiggly_curve(n=300, seed=0):
+    """A 1-D regression: a few wiggles that die away, plus noise."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1.0, 1.0, (n, 1))
+    y = np.sin(3 * np.pi * x) * np.exp(-4 * x**2) + 0.05 * rng.standard_normal((n, 1))
+    return x, y
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_small_batch_noise_is_not_taken_for_divergence(seed):
+    # A slow learner at batch 10: its per-batch MSE is noisy and right-skewed. The old
+    # rule (the 5-median above 4x its lowest value) stopped this at lr 3e-4..6e-3: a lucky
+    # low early on, and ordinary noise later rose above four times it.
+    x, y = wiggly_curve()
+    epochs = 5 * len(x) // 10  # each rate held for 5 epochs
+    schedule = LearningRateSearcher()
+    for decade in (1e-4, 1e-3, 1e-2, 1e-1):
+        schedule.add(Looper(decade, decade, epochs, 9 * decade))
+    schedule.add(Looper(1.0, 1.0, epochs, 3.0))
+    net = TwoLayerNet(1, 16, 1, activation="sigmoid", loss="mse", seed=seed)
+    result = find_lr(net, (x, y), schedule=schedule, batch_size=10, seed=seed)
+    assert result.lrs[-1] > 0.1, result.stop_reason
+    # and it does stop: SGD on this network blows up below lr 3
+    assert result.stop_reason.startswith(("loss diverged", "loss became"))
+
+
+class Replay:
+    """A protocol model whose loss at call k is ``losses[k]``; its gradients are zero."""
+
+    def __init__(self, losses):
+        self.losses, self.calls = np.asarray(losses, dtype=float), 0
+        self.params = {"w": np.zeros(1)}
+
+    def loss_and_grads(self, x, y):
+        loss = self.losses[self.calls]
+        self.calls += 1
+        return loss, {"w": np.zeros(1)}
+
+
+def run_replay(losses, **kwargs):
+    data = (np.zeros((20, 1)), np.linspace(0.0, 1.0, 20))
+    schedule = LearningRateSearcher([Looper(1e-3, 1e-3, len(losses), 1e-3)])
+    return find_lr(Replay(losses), data, schedule=schedule, **kwargs)
+
+
+NOISE = {
+    "gaussian": lambda rng, n: 1.0 + 0.3 * rng.standard_normal(n),
+    "student-t(3)": lambda rng, n: 1.0 + 0.2 * rng.standard_t(3, n),
+    # the MSE of a batch of 4 unit-normal errors: skewed, often 1/3 or 3 times its mean
+    "chi-square(4)": lambda rng, n: rng.chisquare(4, n) / 4,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(NOISE))
+def test_pure_noise_never_stops_the_test(kind):
+    losses = NOISE[kind](np.random.default_rng(0), 20_000)
+    result = run_replay(losses)
+    assert result.stop_reason == COMPLETED
+    assert len(result.lrs) == len(losses)
+
+
+@pytest.mark.parametrize("kind", sorted(NOISE))
+@pytest.mark.parametrize("growth, within", [(10.0, 2), (2.0, 5), (1.2, 25)])
+def test_a_blow_up_still_stops_within_a_few_steps(kind, growth, within):
+    start = 3000  # the loss is noise around 1 up to here, then climbs by `growth` a step
+    rng = np.random.default_rng(1)
+    noise = NOISE[kind](rng, start + 200)
+    climb = growth ** np.clip(np.arange(noise.size) - start + 1.0, 0, 200)
+    result = run_replay(noise * climb)
+    assert result.stop_reason.startswith("loss diverged"), result.stop_reason
+    # a 5-median needs three bad steps to move, so `start + 2` is the earliest stop
+    assert start + 2 <= len(result.lrs) - 1 <= start + within
+
+
+def test_a_jump_to_a_noisy_plateau_stops_at_once():
+    # the diverged stretch is far noisier than the loss was at its best; the noise the
+    # rise is measured against is that at the best, so the plateau cannot hide itself
+    rng = np.random.default_rng(2)
+    losses = 1.0 + 0.05 * rng.standard_normal(2000)
+    losses[1000:] = 50.0 * rng.chisquare(2, 1000) / 2
+    result = run_replay(losses)
+    assert result.stop_reason.startswith("loss diverged")
+    assert len(result.lrs) - 1 <= 1000 + 4
+
+
+def test_a_noiseless_loss_stops_on_the_stop_factor_alone():
+    # no noise at all: the rule is the stop factor, as before
+    below = np.r_[np.ones(100), np.full(20, 3.9)]
+    assert run_replay(below).stop_reason == COMPLETED
+    above = np.r_[np.ones(100), np.full(20, 4.1)]
+    for losses, factor in ((above, 4.0), (below, 3.0)):
+        result = run_replay(losses, stop_factor=factor)
+        assert result.stop_reason.startswith("loss diverged")
+        assert len(result.lrs) == 103  # the third step above
