@@ -893,9 +893,7 @@ def _ambiguity(region: GoodRegion, sm: Smoothed, noise: Noise, config: AnalysisC
         masses = [float(np.sum(w[a : b + 1])) for a, b in parts]
         share = sorted(masses)[-2] / sum(masses)
         if share >= config.ambiguous_share:
-            where = " and ".join(
-                f"{_fmt(10 ** x[a])}-{_fmt(10 ** x[b])}" for a, b in parts if b >= a
-            )
+            where = " and ".join(f"{_fmt(10 ** x[a])} to {_fmt(10 ** x[b])}" for a, b in parts)
             return (
                 f"the curve is ambiguous: it has {len(parts)} separate good regions "
                 f"(lr = {where}); the suggestion weighs them all, and a longer test or "

@@ -463,6 +463,13 @@ def _plot(result, path: Path, method: Method) -> None:
     plot_result(result, methods=methods, path=path.expanduser())
 
 
+#: Printed beside a suggestion whose curve is ambiguous (two good regions, or a flat bottom).
+AMBIGUOUS_ADVICE = (
+    "the curve is ambiguous, so this single test cannot place the best rate well: run it "
+    "again with --repeats 3, or try rates across the band from scratch"
+)
+
+
 def _describe(result, method: Method) -> None:
     """Print the suggestion, band, landmarks, every method's answer and the stop reason."""
     from rich.table import Table
@@ -475,6 +482,8 @@ def _describe(result, method: Method) -> None:
     table.add_row(f"learning rate ({chosen.method})", _fmt(chosen.lr))
     table.add_row("band", _fmt_band(chosen.band))
     table.add_row("why", chosen.reason)
+    if chosen.ambiguous:
+        table.add_row("caution", AMBIGUOUS_ADVICE)
     table.add_row("loss starts to fall", _fmt(marks.fall_start))
     table.add_row("steepest descent", _fmt(marks.steepest))
     table.add_row("minimum loss", _fmt(marks.minimum))
@@ -487,8 +496,8 @@ def _describe(result, method: Method) -> None:
         table.add_row("spread across runs", spread)
     table.add_row("steps recorded", str(result.lrs.size))
     table.add_row("stop reason", result.stop_reason)
-    if "extended" in result.settings:
-        table.add_row("note", result.settings["extended"])
+    if getattr(result, "note", None):
+        table.add_row("note", result.note)
 
     methods = Table(title="Each method", title_justify="left")
     methods.add_column("method", style="bold")
@@ -515,8 +524,10 @@ def _final_line(result, method: Method, quiet: bool) -> None:
     if chosen.lr is None:
         typer.echo(f"no learning rate suggested{subject}: {chosen.reason}")
     else:
+        caution = "; the curve is ambiguous, see why above" if chosen.ambiguous else ""
         typer.echo(
-            f"suggested learning rate{subject}: {chosen.lr:.3g} (band {_fmt_band(chosen.band)})"
+            f"suggested learning rate{subject}: {chosen.lr:.3g} "
+            f"(band {_fmt_band(chosen.band)}{caution})"
         )
 
 

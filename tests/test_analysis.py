@@ -472,3 +472,36 @@ def test_a_blow_up_on_the_last_held_rate_is_divergence_not_a_spike():
     assert s.landmarks.divergence is not None
     assert s.landmarks.minimum < s.landmarks.divergence <= lrs[-1]
     assert "still falling" not in s.reason
+
+
+# ------------------------------------------------------------------------ ambiguity
+
+
+def two_good_regions(n=400):
+    lrs = np.logspace(-7, 1, n)
+    x = np.log10(lrs)
+    loss = 0.4 + 1.9 / (1 + np.exp((x + 4.5) / 0.2))
+    loss = loss + 0.8 * np.exp(-(((x + 2.5) / 0.4) ** 2))  # a wide hump between them
+    return lrs, loss + 0.5 * np.exp((x + 0.3) / 0.1)
+
+
+def test_two_separate_good_regions_are_called_ambiguous():
+    s = suggest(two_good_regions())
+    assert s.ambiguous and s.lr is not None
+    assert "2 separate good regions" in s.reason
+    # the regions are named: one below the hump (10**-2.5), one above it
+    assert "7.36e-05 to 0.00123" in s.reason
+
+
+def test_a_bottom_flat_within_its_noise_over_decades_is_called_ambiguous():
+    lrs = np.logspace(-7, 1, 400)
+    x = np.log10(lrs)
+    loss = 0.4 + 1.9 / (1 + np.exp((x + 5) / 0.2)) + 0.5 * np.exp((x - 0.5) / 0.1)
+    loss = loss + 0.03 * np.random.default_rng(0).standard_normal(lrs.size)
+    s = suggest((lrs, loss))
+    assert s.ambiguous and "flat within its noise over" in s.reason
+
+
+def test_a_clean_descent_is_not_ambiguous(clean):
+    assert not any(s.ambiguous for s in clean.values())
+    assert "ambiguous" not in clean["auto"].reason

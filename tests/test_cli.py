@@ -368,6 +368,21 @@ def test_analyze_a_csv_from_another_framework(foreign_csv):
     assert 1e-4 < lr < 1e-1  # the curve falls fastest at 1e-3 and blows up near 0.3
 
 
+def test_analyze_says_when_the_curve_is_ambiguous(tmp_path):
+    x = np.log10(np.logspace(-7, 1, 400))
+    loss = 0.4 + 1.9 / (1 + np.exp((x + 4.5) / 0.2)) + 0.8 * np.exp(-(((x + 2.5) / 0.4) ** 2))
+    loss = loss + 0.5 * np.exp((x + 0.3) / 0.1)  # two good regions, a hump between them
+    path = tmp_path / "two.csv"
+    path.write_text(
+        "lr,loss\n" + "".join(f"{10**a:.17g},{b:.17g}\n" for a, b in zip(x, loss, strict=True))
+    )
+    result = invoke(["analyze", path])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.replace("│", " ").split())  # the table's cells wrap
+    assert "caution" in text and "2 separate good regions" in text
+    assert result.stdout.strip().splitlines()[-1].endswith("the curve is ambiguous, see why above)")
+
+
 def test_analyze_reports_no_suggestion_for_a_flat_curve(tmp_path):
     path = tmp_path / "flat.csv"
     path.write_text("\n".join(f"{lr!r},2.3" for lr in np.logspace(-5, 0, 50).tolist()) + "\n")
