@@ -406,6 +406,29 @@ def report(table: dict, methods, runs: int) -> str:
     return "\n".join(lines)
 
 
+def export_truth(path: Path, cells, truth_seeds: range) -> None:
+    """The grid-search truth of ``cells`` as JSON, for the test suite's calibration check."""
+    out = {
+        "about": (
+            "Grid-search truth from benchmarks/quality.py: mean test score over "
+            f"{len(truth_seeds)} seeds of TwoLayerNet(n_in, {HIDDEN}, n_out) trained from scratch "
+            f"at each constant rate, batch {BATCH_SIZE}; diverged = any seed's loss turned "
+            "non-finite."
+        ),
+        "grid": GRID.tolist(),
+        "epochs": {name: epochs_for(name) for name, _ in cells},
+        "cells": {},
+    }
+    for name, opt in cells:
+        t = truth(name, opt, truth_seeds)
+        out["cells"][f"{name}/{opt}"] = {
+            "score": [round(float(v), 6) for v in t.score],
+            "diverged": [bool(v) for v in t.diverged],
+        }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(out, indent=1) + "\n")
+
+
 # ------------------------------------------------------------------------------- main
 
 
@@ -422,6 +445,12 @@ def main(argv=None) -> int:
     parser.add_argument("--data-dir", default=None, help="folder holding mnist/")
     parser.add_argument("--quick", action="store_true", help="digits, sgd+adam, 2 runs")
     parser.add_argument("--json", type=Path, default=None, help="also write the table as JSON")
+    parser.add_argument(
+        "--export-truth",
+        type=Path,
+        default=None,
+        help="write the truth of these cells as JSON (tests/data/calibration_truth.json)",
+    )
     args = parser.parse_args(argv)
 
     if args.quick:
@@ -440,6 +469,8 @@ def main(argv=None) -> int:
     options = {} if args.window is None else {"window": args.window}
     table = evaluate(cells, inits, orders, truth_seeds, methods, options)
     print(report(table, methods, len(inits) * len(orders)))
+    if args.export_truth:
+        export_truth(args.export_truth, cells, truth_seeds)
     if args.json:
         out = {
             f"{d}/{o}": {
