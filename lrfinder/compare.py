@@ -244,6 +244,7 @@ def compare_optimizers(
     schedule: LearningRateSearcher | None = None,
     stop_factor: float = DEFAULT_STOP_FACTOR,
     method: str = "auto",
+    extend: bool = True,
     progress: ComparisonProgress | None = None,
 ) -> Comparison:
     """Find each optimizer's learning rate, then train the same network with it.
@@ -266,10 +267,16 @@ def compare_optimizers(
         every optimizer starts from, and the batch order, which every optimizer sees.
     schedule : LearningRateSearcher, optional
         The range-test schedule (default :func:`lrfinder.rangetest.default_schedule`).
+        It is passed on to :func:`lrfinder.find_lr` as given, so that with the
+        default a test that sees no learning is extended, as in ``find_lr``.
     stop_factor : float
         Divergence threshold of the range test.
     method : str
         How the rate is read from each test, one of :data:`lrfinder.analysis.METHODS`.
+    extend : bool
+        Passed on to :func:`lrfinder.find_lr`: with the default schedule, run a
+        test that saw no learning again with more steps (slow learners such as
+        ``spiral``). False keeps every test at the default length.
     progress : callable, optional
         ``progress(optimizer, phase, step, total)`` after every step; ``phase`` is
         one of :data:`PHASES` and ``step`` counts from 1.
@@ -296,10 +303,11 @@ def compare_optimizers(
         raise LRFinderError(
             f"data must be a Dataset from load_dataset(), got {type(data).__name__}"
         )
-    schedule = default_schedule() if schedule is None else schedule
+    # The schedule goes to find_lr as given: building the default here would make it a
+    # caller's schedule to find_lr, which then never extends a test that saw no learning.
     model = TwoLayerNet.for_dataset(data, n_hidden, activation=activation, seed=seed)
     initial = model.state_dict()
-    test_steps = len(schedule)
+    test_steps = len(default_schedule() if schedule is None else schedule)
     train_steps = _steps_per_epoch(data, batch_size) * int(epochs)
     report = progress or (lambda name, phase, step, total: None)
 
@@ -314,6 +322,7 @@ def compare_optimizers(
             batch_size=batch_size,
             seed=seed,
             stop_factor=stop_factor,
+            extend=extend,
             callback=lambda step, lr, loss, name=name: report(
                 name, PHASES[0], step + 1, test_steps
             ),
@@ -341,7 +350,8 @@ def compare_optimizers(
         "seed": int(seed),
         "method": method,
         "stop_factor": float(stop_factor),
-        "schedule": repr(schedule),
+        "schedule": repr(default_schedule() if schedule is None else schedule),
+        "extend": bool(extend),
         "evals_per_epoch": EVALS_PER_EPOCH,
     }
     return Comparison(tuple(runs), target, int(epochs), settings)
