@@ -13,6 +13,8 @@ name that needs them is touched.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
@@ -49,6 +51,11 @@ _EXPORTS = {
     "TrainingHistory": "training",
     "plot_result": "plotting",
     "plot_histories": "plotting",
+    "plot_verification": "plotting",
+    "verify": "verify",
+    "Verification": "verify",
+    "VerifyConfig": "verify",
+    "load_verification": "verify",
 }
 
 __all__ = [
@@ -72,17 +79,43 @@ __all__ = [
     "Suggestion",
     "TrainingHistory",
     "TwoLayerNet",
+    "Verification",
+    "VerifyConfig",
     "analyse",
     "analyse_curve",
     "find_lr",
     "get_optimizer",
     "load_dataset",
     "load_result",
+    "load_verification",
     "plot_histories",
     "plot_result",
+    "plot_verification",
     "suggest",
     "train",
+    "verify",
 ]
+
+
+class _Package(types.ModuleType):
+    """The ``lrfinder`` module object, with one name kept by hand.
+
+    ``lrfinder.verify`` is both a submodule and the function it defines. Importing
+    the submodule makes Python bind it as the package attribute ``verify``, which
+    would hide the function; this property always answers the function instead
+    (``from lrfinder.verify import ...`` still finds the module in ``sys.modules``).
+    """
+
+    @property
+    def verify(self):
+        return importlib.import_module("lrfinder.verify").verify
+
+    @verify.setter
+    def verify(self, value) -> None:  # the import system binding the submodule: keep the function
+        pass
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str):
@@ -122,8 +155,9 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         RMSProp,
         get_optimizer,
     )
-    from lrfinder.plotting import plot_histories, plot_result
+    from lrfinder.plotting import plot_histories, plot_result, plot_verification
     from lrfinder.rangetest import RangeTestInterrupted, find_lr
     from lrfinder.results import RangeTestResult, load_result
     from lrfinder.schedules import LearningRateSearcher, Looper
     from lrfinder.training import TrainingHistory, train
+    from lrfinder.verify import Verification, VerifyConfig, load_verification, verify

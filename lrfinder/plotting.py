@@ -33,7 +33,7 @@ from lrfinder.analysis import (
 )
 from lrfinder.errors import LRFinderError
 
-__all__ = ["SAVE_SUFFIXES", "plot_histories", "plot_result", "save_figure"]
+__all__ = ["SAVE_SUFFIXES", "plot_histories", "plot_result", "plot_verification", "save_figure"]
 
 #: File types :func:`save_figure` writes, chosen by the path's suffix.
 SAVE_SUFFIXES = (".png", ".svg", ".pdf")
@@ -709,3 +709,121 @@ def plot_histories(histories: Mapping, path=None, target: float | None = None):
     if save_path is not None:
         save_figure(fig, save_path)
     return fig
+
+
+# --------------------------------------------------------------------------- verification
+
+#: Figure size of :func:`plot_verification` with the range test above the probes.
+VERIFY_FIGSIZE = (10.0, 8.0)
+#: The chosen rate's colour and the rung lines' colour map.
+CHOSEN_COLOR = "black"
+RUNG_CMAP = "viridis"
+
+
+def plot_verification(verification, result=None, path=None):
+    """Plot a verification: each probe's score against its learning rate.
+
+    With ``result`` (the range test that was verified) its loss panel is drawn
+    on top and the probes below it on the same log10(lr) axis, so the verified
+    rate can be read against the curve it came from.
+
+    Parameters
+    ----------
+    verification : Verification
+        From :func:`lrfinder.verify` or :func:`lrfinder.verify.load_verification`.
+    result : RangeTestResult, optional
+        The range test; draws the upper panel.
+    path : str or Path, optional
+        Also save the figure there (``.png``, ``.svg`` or ``.pdf``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One line per rung (the mean over seeds at that many steps), each seed's
+        score as a faint dot, diverged candidates as red crosses, the chosen
+        rate marked and, when it is not the same, the range test's suggestion.
+    """
+    save_path = None if path is None else _check_save_path(path)
+    if result is None:
+        fig = _new_figure(RESULT_FIGSIZE)
+        ax = fig.subplots(1, 1)
+    else:
+        fig = _new_figure(VERIFY_FIGSIZE)
+        top, ax = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1.6, 1.4]})
+        plot_result(result, ax=top, methods=("auto",))
+        top.tick_params(labelbottom=True)
+        top.set_xlabel("")
+    _draw_probes(ax, verification)
+    if save_path is not None:
+        save_figure(fig, save_path)
+    return fig
+
+
+def _draw_probes(ax, verification) -> None:
+    from matplotlib import colormaps
+
+    metric = verification.metric
+    cmap = colormaps[RUNG_CMAP]
+    budgets = verification.budgets
+    for k, budget in enumerate(budgets):
+        color = cmap(k / max(len(budgets) - 1, 1) * 0.85)
+        means = verification.scores_at(budget)
+        if not means:
+            continue
+        lrs = sorted(means)
+        decided = " (decided here)" if budget == verification.decided_at else ""
+        ax.plot(
+            lrs,
+            [means[lr] for lr in lrs],
+            color=color,
+            marker="o",
+            lw=1.6,
+            label=f"{budget} steps, mean of seeds{decided}",
+        )
+        for p in verification.probes:
+            value = p.score_at(budget, metric)
+            if value is not None and math.isfinite(value) and not p.diverged:
+                ax.plot([p.lr], [value], color=color, marker=".", alpha=0.45, ls="none")
+    diverged = [row["lr"] for row in verification.rows() if row["diverged"]]
+    if diverged:
+        ax.plot(
+            diverged,
+            np.zeros(len(diverged)),
+            ls="none",
+            marker="x",
+            ms=10,
+            mew=2,
+            color=DIVERGED_COLOR,
+            transform=ax.get_xaxis_transform(),
+            label="diverged",
+            clip_on=False,
+        )
+    if verification.suggestion is not None:
+        ax.axvline(
+            verification.suggestion,
+            color=METHOD_STYLE["auto"][0],
+            ls="--",
+            lw=1.2,
+            label=f"range-test suggestion: {_fmt_lr(verification.suggestion)}",
+        )
+    if verification.lr is not None:
+        ax.axvline(
+            verification.lr,
+            color=CHOSEN_COLOR,
+            lw=2.4,
+            alpha=0.8,
+            label=f"verified: {_fmt_lr(verification.lr)}",
+        )
+    ax.set_xscale("log")
+    ax.set_ylabel(f"held-out {metric}")
+    ax.set_xlabel("learning rate (log scale)")
+    ax.grid(True, which="major", alpha=0.3)
+    confirmed = {True: "confirmed", False: "not confirmed", None: "not probed"}
+    ax.set_title(
+        f"Probes from scratch ({len(verification.candidates)} rates, "
+        f"{verification.steps_spent} steps): the suggestion is "
+        f"{confirmed[verification.confirmed]}",
+        fontsize=10,
+        loc="left",
+    )
+    ax.legend(loc="best", fontsize=8)

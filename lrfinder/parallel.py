@@ -1,0 +1,130 @@
+"""One runner for independent jobs: joblib, with one BLAS thread per job.
+
+Verification probes (and any other set of independent runs) go through
+:func:`run_jobs`, which hands them to :class:`joblib.Parallel`. The backend is
+whatever :func:`joblib.parallel_config` says: loky processes on one machine by
+default, or a cluster::
+
+    from dask.distributed import Client
+    from joblib import parallel_config
+
+    client = Client("tcp://scheduler:8786")
+    with parallel_config("dask"):
+        verification = lrfinder.verify(result, model, data)
+
+Nothing here is home-made: no pool, no queue. What this module adds is small:
+
+* every job runs with one BLAS thread (threadpoolctl), so that ``n_jobs``
+  workers never use more than ``n_jobs`` cores, and so that a job's numbers do
+  not depend on how many jobs run beside it (OpenBLAS sums a matrix product in
+  another order when it splits it over threads);
+* results come back in the order of the tasks, whatever order they finish in;
+* on Ctrl-C, :class:`JobsInterrupted` carries every result that had finished.
+
+A job must take its randomness from its own arguments (seeds), never from global
+state; then the results are the same for every backend and every ``n_jobs``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+#: BLAS threads each job may use. One: the jobs are the parallelism, and with a
+#: fixed count a job computes the same bits whether it runs alone or beside others.
+BLAS_THREADS = 1
+
+
+class JobsInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`run_jobs`. ``results[i]`` is task ``i``'s result, or None
+    when it had not finished."""
+
+    def __init__(self, results: list):
+        super().__init__("interrupted")
+        self.results = results
+
+
+class _BlasLimit:
+    """Hold the BLAS thread count at :data:`BLAS_THREADS` while any job of this process runs.
+
+    threadpoolctl's limit is global to the process. Under a threading backend
+    (joblib's ``threading``, an in-process Dask cluster) several jobs share one
+    process, and a job that restored the old limit on leaving would change it
+    under a job still running. So the first job to enter sets the limit and the
+    last one to leave restores it.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._active = 0
+        self._limiter = None
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._active == 0:
+                from threadpoolctl import threadpool_limits
+
+                self._limiter = threadpool_limits(limits=BLAS_THREADS, user_api="blas")
+            self._active += 1
+
+    def __exit__(self, *exc) -> None:
+        with self._lock:
+            self._active -= 1
+            if self._active == 0 and self._limiter is not None:
+                self._limiter.restore_original_limits()
+                self._limiter = None
+
+
+_BLAS_LIMIT = _BlasLimit()
+
+
+def _call(index: int, function: Callable, args: tuple) -> tuple[int, Any]:
+    with _BLAS_LIMIT:
+        return index, function(*args)
+
+
+def run_jobs(
+    function: Callable,
+    tasks: Sequence[tuple],
+    *,
+    n_jobs: int | None = None,
+    on_result: Callable[[int, Any], None] | None = None,
+) -> list:
+    """Return ``[function(*task) for task in tasks]``, computed through joblib.
+
+    Parameters
+    ----------
+    function : callable
+        A module-level function (it is pickled to the workers).
+    tasks : sequence of tuple
+        The positional arguments of each call.
+    n_jobs : int, optional
+        Workers, as for :class:`joblib.Parallel` (-1: one per core). None: the
+        ``n_jobs`` of the enclosing :func:`joblib.parallel_config`, else 1 (in
+        this process, no workers started).
+    on_result : callable, optional
+        ``on_result(index, result)`` in this process as each job finishes (in
+        the order they finish), e.g. for a progress bar.
+
+    Raises
+    ------
+    JobsInterrupted
+        On Ctrl-C, with the results that had finished.
+    """
+    from joblib import Parallel, delayed
+
+    results: list = [None] * len(tasks)
+    if not tasks:
+        return results
+    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+    try:
+        for index, result in parallel(
+            delayed(_call)(i, function, tuple(args)) for i, args in enumerate(tasks)
+        ):
+            results[index] = result
+            if on_result is not None:
+                on_result(index, result)
+    except KeyboardInterrupt:
+        raise JobsInterrupted(results) from None
+    return results

@@ -1,0 +1,330 @@
+"""``lrfinder.verify``: candidates, probes from scratch, the choice, JSON, parallel backends.
+
+Everything runs on digits with an 8-unit network and probes of 64 steps (rungs of 4,
+16 and 64), so each verification takes a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import lrfinder
+from lrfinder import LearningRateSearcher, TwoLayerNet, find_lr, load_dataset
+from lrfinder.errors import LRFinderError
+from lrfinder.verify import (
+    COST_TARGET,
+    GRID_RATES,
+    GRID_SEEDS,
+    Verification,
+    VerificationInterrupted,
+    VerifyConfig,
+    _Standing,
+    candidate_rates,
+    default_steps,
+    load_verification,
+    verify,
+)
+
+STEPS = 64
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_dataset("digits")
+
+
+@pytest.fixture(scope="module")
+def tested(digits):
+    """A short range test of Adam on digits: (result, model)."""
+    model = TwoLayerNet.for_dataset(digits, 8, seed=0)
+    schedule = LearningRateSearcher.exponential(1e-4, 10.0, 80)
+    result = find_lr(model, digits, optimizer="adam", schedule=schedule, batch_size=32)
+    assert result.suggestion is not None
+    return result, model
+
+
+@pytest.fixture(scope="module")
+def checked(tested, digits) -> Verification:
+    result, model = tested
+    return verify(result, model, digits, steps=STEPS)
+
+
+# --------------------------------------------------------------------------- candidates
+
+
+def test_candidates_hold_the_suggestion_and_span_its_band_and_half_a_decade():
+    lrs = candidate_rates(0.01, (0.005, 0.02))
+    assert any(math.isclose(lr, 0.01) for lr in lrs)
+    assert min(lrs) <= 0.01 / 10**0.5 * 1.0001
+    assert max(lrs) >= 0.01 * 10**0.5
+    assert sum(lr > 0.01 * 1.0001 for lr in lrs) >= 1
+    assert list(lrs) == sorted(lrs)
+    steps = np.diff(np.log10(lrs))
+    assert np.allclose(steps, 0.25)
+
+
+def test_a_wide_band_gets_a_coarser_grid_not_more_candidates():
+    config = VerifyConfig()
+    lrs = candidate_rates(0.01, (1e-5, 1.0), config)
+    assert len(lrs) <= config.max_candidates
+    assert min(lrs) <= 1e-5 * 1.0001 or np.diff(np.log10(lrs))[0] > 0.25
+    assert max(lrs) >= 1.0 / 1.0001 or len(lrs) == config.max_candidates
+
+
+def test_no_span_above_still_puts_one_candidate_above():
+    lrs = candidate_rates(0.1, None, VerifyConfig(span_above=0.0, span_below=0.0))
+    assert len(lrs) == 2 and lrs[1] > 0.1
+
+
+def test_default_steps_are_a_few_hundred_or_one_epoch():
+    assert default_steps(1000, 64) == VerifyConfig().min_steps
+    assert default_steps(60000, 64) == 937
+
+
+# --------------------------------------------------------------------------- the verification
+
+
+def test_verify_probes_every_candidate_and_reports_its_budget(checked, tested):
+    result, _ = tested
+    v = checked
+    assert v.suggestion == result.suggestion
+    assert v.budgets == (4, 16, 64)
+    assert len(v.probes) == 2 * len(v.candidates)
+    assert v.lr in v.candidates
+    assert v.steps_spent == sum(p.steps_trained for p in v.probes)
+    assert v.grid_steps == GRID_RATES * GRID_SEEDS * STEPS
+    assert v.cost_ratio <= COST_TARGET
+    assert "64" in v.reason and "grid search" in v.reason
+    assert v.settings["optimizer"] == "adam" and v.settings["batch_size"] == 32
+    assert isinstance(v.confirmed, bool)
+
+
+def test_every_probe_starts_from_scratch_and_is_scored_before_training(checked):
+    for probe in checked.probes:
+        assert probe.steps[0] == 0
+        assert probe.val_loss[0] == pytest.approx(checked.probes[probe.seed].val_loss[0])
+        assert 0 <= probe.val_accuracy[0] <= 1
+    # the same seed draws the same initial weights for every candidate
+    first = {p.seed: p.val_loss[0] for p in checked.probes}
+    assert all(p.val_loss[0] == first[p.seed] for p in checked.probes)
+
+
+def test_only_the_chosen_rate_runs_the_whole_budget(checked):
+    full = {p.lr for p in checked.probes if p.steps_trained == STEPS}
+    assert full == {checked.lr}
+
+
+def test_rows_mark_the_choice_and_the_suggestion(checked):
+    rows = checked.rows()
+    assert [r["lr"] for r in rows] == list(checked.candidates)
+    assert sum(r["chosen"] for r in rows) == 1
+    assert sum(r["suggestion"] for r in rows) == 1
+
+
+def test_the_same_seeds_give_the_same_verification(tested, digits, checked):
+    result, model = tested
+    again = verify(result, model, digits, steps=STEPS)
+    assert again.to_dict() == checked.to_dict()
+    other = verify(result, model, digits, steps=STEPS, seed=5)
+    assert other.to_dict() != checked.to_dict()
+
+
+def test_the_model_is_not_trained(tested, digits):
+    result, model = tested
+    before = model.state_dict()
+    verify(result, model, digits, steps=8, lrs=[0.01])
+    assert all(np.array_equal(before[k], model.params[k]) for k in before)
+
+
+def test_json_round_trip(checked, tmp_path):
+    path = checked.to_json(tmp_path / "verify.json")
+    loaded = load_verification(path)
+    assert loaded.to_dict() == checked.to_dict()
+    assert loaded.lr == checked.lr and loaded.probes == checked.probes
+
+
+def test_load_refuses_a_range_test_file(tested, tmp_path):
+    result, _ = tested
+    path = result.to_json(tmp_path / "run.json")
+    with pytest.raises(LRFinderError, match="not a verification"):
+        load_verification(path)
+
+
+def test_exported_lazily_from_the_package():
+    import lrfinder.verify  # noqa: F401  (binding the submodule must not hide the function)
+
+    assert lrfinder.verify is verify
+    assert lrfinder.Verification is Verification
+    from lrfinder import verify as imported
+
+    assert imported is verify
+
+
+# --------------------------------------------------------------------------- the choice
+
+
+def test_a_lower_rate_within_the_noise_is_preferred():
+    standing = _Standing((0.01, 0.03, 0.1), {0.01: 1.00, 0.03: 0.97, 0.1: 1.5}, 0.05, 0.0)
+    assert standing.best() == 0.03
+    assert standing.preference()[0] == 0.01
+    clear = _Standing((0.01, 0.03), {0.01: 1.00, 0.03: 0.80}, 0.05, 0.0)
+    assert clear.preference()[0] == 0.03
+
+
+def test_the_tolerance_makes_agreeing_seeds_no_proof_of_a_difference():
+    standing = _Standing((0.01, 0.03), {0.01: 1.000, 0.03: 0.995}, 0.0, 0.01)
+    assert standing.preference()[0] == 0.01
+
+
+def test_rates_that_blow_up_are_diverged_and_never_chosen(tested, digits):
+    result, model = tested
+    v = verify(result, model, digits, lrs=[0.01, 1e4], steps=STEPS, optimizer="sgd")
+    bad = v.probes_of(1e4)
+    assert all(p.diverged for p in bad)
+    assert all(p.steps_trained < STEPS for p in bad)
+    assert v.lr == 0.01
+    only_bad = verify(result, model, digits, lrs=[1e4], steps=STEPS, optimizer="sgd")
+    assert only_bad.lr is None and "diverged" in only_bad.reason
+
+
+def test_given_rates_without_the_suggestion_leave_confirmed_open(tested, digits):
+    result, model = tested
+    v = verify(result, model, digits, lrs=[0.003, 0.01], steps=STEPS)
+    assert v.candidates == (0.003, 0.01)
+    assert v.confirmed is None
+
+
+def test_accuracy_can_be_the_score(tested, digits):
+    result, model = tested
+    v = verify(result, model, digits, steps=STEPS, config=VerifyConfig(metric="accuracy"))
+    assert v.metric == "accuracy"
+    assert v.lr in v.candidates
+
+
+# --------------------------------------------------------------------------- models and data
+
+
+class Linear:
+    """A softmax regression that follows the model protocol but has no reinitialize."""
+
+    def __init__(self, n_in, n_out, seed):
+        rng = np.random.default_rng(seed)
+        self.params = {"W": (rng.standard_normal((n_in, n_out)) * 0.01).astype(np.float32)}
+
+    def loss_and_grads(self, x, y):
+        z = x @ self.params["W"]
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        p /= p.sum(axis=1, keepdims=True)
+        loss = -float(np.log(p[np.arange(len(y)), y] + 1e-12).mean())
+        p[np.arange(len(y)), y] -= 1
+        return loss, {"W": (x.T @ p / len(y)).astype(np.float32)}
+
+
+def make_linear(seed):
+    return Linear(64, 10, seed)
+
+
+def test_a_model_factory_stands_in_for_reinitialize(tested, digits):
+    result, _ = tested
+    xy = (digits.x_train, digits.y_train)
+    v = verify(result, None, xy, model_factory=make_linear, steps=STEPS)
+    assert v.lr in v.candidates
+    assert all(math.isnan(a) for p in v.probes for a in p.val_accuracy)  # no accuracy: loss only
+
+
+def test_a_model_without_reinitialize_needs_a_factory(tested, digits):
+    result, _ = tested
+    with pytest.raises(LRFinderError, match="model_factory"):
+        verify(result, Linear(64, 10, 0), digits, steps=STEPS)
+
+
+def test_val_data_is_scored_instead_of_a_split(tested, digits):
+    result, model = tested
+    v = verify(result, model, digits, val_data=digits, steps=STEPS, lrs=[0.01])
+    assert v.settings["held_out"].endswith("of val_data")
+    assert v.settings["train_rows"] == len(digits.x_train)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "needle"),
+    [
+        ({"seeds": 0}, "seeds"),
+        ({"steps": 2}, "steps"),
+        ({"lrs": [-1.0]}, "lrs"),
+        ({"lrs": []}, "lrs"),
+        ({"optimizer": "nope"}, "unknown optimizer"),
+        ({"config": "fast"}, "VerifyConfig"),
+    ],
+)
+def test_bad_input_is_one_clear_error(tested, digits, kwargs, needle):
+    result, model = tested
+    with pytest.raises(LRFinderError, match=needle):
+        verify(result, model, digits, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"rungs": (0.5, 0.9)}, {"keep": (3,)}, {"metric": "f1"}, {"blowup": 1.0}, {"tolerance": -1}],
+)
+def test_bad_config_is_refused(kwargs):
+    with pytest.raises(LRFinderError, match="VerifyConfig"):
+        VerifyConfig(**kwargs)
+
+
+def test_no_suggestion_and_no_rates_is_an_error(digits):
+    flat = lrfinder.RangeTestResult.from_curve(
+        np.geomspace(1e-4, 1, 50), np.ones(50), settings={"optimizer": "sgd"}
+    )
+    model = TwoLayerNet.for_dataset(digits, 8)
+    with pytest.raises(LRFinderError, match="lrs="):
+        verify(flat, model, digits)
+    v = verify(flat, model, digits, lrs=[0.1], steps=8)
+    assert v.suggestion is None and v.confirmed is None
+
+
+# --------------------------------------------------------------------------- parallel
+
+
+def test_loky_workers_give_the_same_bits(tested, digits, checked):
+    result, model = tested
+    parallel = verify(result, model, digits, steps=STEPS, n_jobs=2)
+    assert parallel.to_dict() == checked.to_dict()
+
+
+def test_a_dask_cluster_gives_the_same_bits(tested, digits, checked):
+    distributed = pytest.importorskip("dask.distributed")
+    from joblib import parallel_config
+
+    result, model = tested
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    )
+    with cluster, distributed.Client(cluster), parallel_config("dask"):
+        on_dask = verify(result, model, digits, steps=STEPS)
+    assert on_dask.to_dict() == checked.to_dict()
+
+
+def test_ctrl_c_keeps_the_probes_that_finished(tested, digits, monkeypatch):
+    result, model = tested
+    original = TwoLayerNet.loss_and_grads
+    count = {"n": 0}
+
+    def loss_and_grads(self, x, y):
+        count["n"] += 1
+        if count["n"] > 40:  # rung 0 is 4 steps a probe: ten probes finish, then Ctrl-C
+            raise KeyboardInterrupt
+        return original(self, x, y)
+
+    monkeypatch.setattr(TwoLayerNet, "loss_and_grads", loss_and_grads)
+    with pytest.raises(VerificationInterrupted) as stop:
+        verify(result, model, digits, steps=STEPS)
+    partial = stop.value.verification
+    assert partial.lr is None and "interrupted" in partial.reason
+    finished = [p for p in partial.probes if p.steps_trained > 0]
+    assert len(finished) >= 10  # a probe that diverged early took fewer steps
+    assert all(p.steps[0] == 0 and p.steps_trained <= 4 for p in finished)
+    assert partial.steps_spent <= 40
