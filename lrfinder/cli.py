@@ -1,4 +1,4 @@
-"""The ``lrfinder`` command line: ``search``, ``analyze``, ``plot`` and ``compare``.
+"""The ``lrfinder`` command line: ``search``, ``analyze``, ``plot``, ``compare`` and ``verify``.
 
 Each command is thin: it checks its options, calls the library and formats what
 comes back. The library modules, and through them scipy, scikit-learn and
@@ -15,7 +15,8 @@ Exit codes
     Any other failure: one line on stderr; set ``LRFINDER_DEBUG=1`` for the
     traceback.
 130
-    Interrupted (Ctrl-C). ``search`` first saves the partial result.
+    Interrupted (Ctrl-C). ``search`` first saves the partial result; ``search
+    --verify`` and ``verify`` also save the probes that had finished.
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ IMAGE_SUFFIXES = (".png", ".svg", ".pdf")
 
 #: Name of the file a Ctrl-C'd search saves to when no ``--json`` was given.
 INTERRUPTED_NAME = "lrfinder-interrupted-{stamp}.json"
+
+#: Name of the file a Ctrl-C'd verification saves its finished probes to when no
+#: ``--verify-json`` (``verify --json``) was given.
+VERIFY_INTERRUPTED_NAME = "lrfinder-verify-interrupted-{stamp}.json"
 
 # The choices below repeat the library's registries (OPTIMIZERS, ACTIVATIONS,
 # METHODS) so that building the command line imports no numerical code;
@@ -298,6 +303,46 @@ ResultArg = Annotated[
         help="A result saved with 'lrfinder search --json', or a CSV of lr,loss rows "
         "(torch-lr-finder, fastai, Keras ...).",
         show_default=False,
+    ),
+]
+
+
+_VERIFY = "Verify"
+
+
+def _check_jobs(value: int | None) -> int | None:
+    if value is not None and value < 1 and value != -1:
+        raise typer.BadParameter(f"{value!r} is not a number of jobs; give 1, 2, ... or -1")
+    return value
+
+
+JobsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--jobs",
+        "-j",
+        callback=_check_jobs,
+        help="Verification probes to run at once, in worker processes (-1: one per core). "
+        "The result is the same for any number [default: 1].",
+        rich_help_panel=_VERIFY,
+    ),
+]
+VerifyStepsOpt = Annotated[
+    int | None,
+    typer.Option(
+        min=4,
+        metavar="N",
+        help="Steps of the longest verification probe [default: 512, or one epoch when longer].",
+        rich_help_panel=_VERIFY,
+    ),
+]
+VerifySeedsOpt = Annotated[
+    int,
+    typer.Option(
+        "--verify-seeds",
+        min=1,
+        help="Seeds per candidate rate; two or more measure the noise.",
+        rich_help_panel=_VERIFY,
     ),
 ]
 
@@ -595,11 +640,37 @@ def search(
     ] = None,
     plot: PlotOpt = None,
     quiet: QuietOpt = False,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify",
+            help="Then confirm auto's suggestion with short runs from scratch at rates around "
+            "it, and print the verified rate (with --quiet, only that).",
+            rich_help_panel=_VERIFY,
+        ),
+    ] = False,
+    verify_steps: VerifyStepsOpt = None,
+    verify_seeds: VerifySeedsOpt = 2,
+    jobs: JobsOpt = None,
+    verify_json: Annotated[
+        Path | None,
+        typer.Option(
+            "--verify-json",
+            metavar="FILE",
+            help="Save the verification (every probe's scores) as JSON.",
+            rich_help_panel=_VERIFY,
+        ),
+    ] = None,
 ) -> None:
     """Run the learning-rate range test and suggest a learning rate."""
     _check_output(json_path, "--json")
     _check_output(csv_path, "--csv")
     _check_output(plot, "--plot", IMAGE_SUFFIXES)
+    _check_output(verify_json, "--verify-json")
+    if not verify and (verify_steps is not None or verify_json is not None):
+        raise LRFinderError(
+            "--verify-steps and --verify-json need --verify; add it, or leave them out"
+        )
     schedule = _schedule(segments, start, end, num, mode)
     data = _load_data(dataset, data_dir, download, n_samples, task, seed)
     model = _build_model(data, hidden, activation, seed)
@@ -639,14 +710,42 @@ def search(
         result.to_json(json_path.expanduser())
     if csv_path is not None:
         _write_csv(result, csv_path)
+    verification = None
+    if verify:  # after the result is saved: a failed or interrupted verification keeps it
+        if json_path is None and csv_path is None:
+            on_interrupt = lambda: _save_interrupted(result, None, None)  # noqa: E731
+        else:
+            on_interrupt = None
+        verification = _run_verification(
+            result,
+            model,
+            data,
+            steps=verify_steps,
+            seeds=verify_seeds,
+            seed=seed,
+            jobs=jobs,
+            json_path=verify_json,
+            quiet=quiet,
+            on_interrupt=on_interrupt,
+        )
     if plot is not None:
-        _plot(result, plot, method)
+        if verification is None:
+            _plot(result, plot, method)
+        else:
+            _plot_verification(verification, result, plot)
     if not quiet:
         _describe(result, method)
-        for path in (json_path, csv_path, plot):
+        if verification is not None:
+            _describe_verification(verification)
+        for path in (json_path, csv_path, verify_json, plot):
             if path is not None:
                 typer.echo(f"wrote {path}")
-    _final_line(result, method, quiet)
+    if verification is None:
+        _final_line(result, method, quiet)
+    else:
+        if not quiet:
+            _final_line(result, method, quiet)
+        _verified_line(verification, result.settings.get("optimizer"), quiet)
 
 
 @app.command()
@@ -887,3 +986,293 @@ def _describe_comparison(comparison, dataset: str) -> None:
             f"no optimizer reached {_fmt_target(target)} validation accuracy "
             f"in {comparison.epochs} epoch{'s' if comparison.epochs != 1 else ''}"
         )
+
+
+# --------------------------------------------------------------------------- verify
+
+
+def _run_verification(
+    result, model, data, *, steps, seeds, seed, jobs, json_path, quiet, lrs=None, on_interrupt=None
+):
+    """Run :func:`lrfinder.verify` with a progress bar; save it to ``json_path``.
+
+    On Ctrl-C the probes that finished are saved (to ``json_path``, else a new
+    file in the current folder), ``on_interrupt()`` may save more (it returns the
+    path it wrote), and the command exits 130.
+    """
+    from lrfinder.verify import VerificationInterrupted
+    from lrfinder.verify import verify as verify_rate
+
+    with _progress(quiet, rate_and_loss=False) as progress:
+        task = progress.add_task("verifying from scratch", total=1)
+
+        def report(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        try:
+            verification = verify_rate(
+                result,
+                model,
+                data,
+                lrs=lrs,
+                steps=steps,
+                seeds=seeds,
+                seed=seed,
+                n_jobs=jobs,
+                callback=report,
+            )
+        except VerificationInterrupted as stop:
+            progress.stop()
+            path = json_path
+            if path is None:
+                stamp = time.strftime("%Y%m%d-%H%M%S")
+                path = Path.cwd() / VERIFY_INTERRUPTED_NAME.format(stamp=stamp)
+            stop.verification.to_json(path.expanduser())
+            finished = sum(p.steps_trained > 0 for p in stop.verification.probes)
+            also = ""
+            if on_interrupt is not None:
+                also = f"; the range test is in {on_interrupt()}"
+            typer.echo(
+                f"lrfinder: interrupted; the {finished} probe runs that had finished are in "
+                f"{path}{also}",
+                err=True,
+            )
+            sys.exit(EXIT_INTERRUPTED)
+    if json_path is not None:
+        verification.to_json(json_path.expanduser())
+    return verification
+
+
+def _plot_verification(verification, result, path: Path) -> None:
+    from lrfinder.plotting import plot_verification
+
+    plot_verification(verification, result, path=path.expanduser())
+
+
+def _fmt_score(value: float | None, metric: str) -> str:
+    if value is None or not math.isfinite(value):
+        return "-"
+    return f"{value:.3f}" if metric == "accuracy" else f"{value:.4g}"
+
+
+def _describe_verification(verification) -> None:
+    """The probe table (rate, score per seed, mean, diverged, chosen) and the budget."""
+    from rich.table import Table
+
+    v = verification
+    decided = v.decided_at
+    final = v.budgets[-1]
+    seeds = v.settings.get("seeds") or sorted({p.seed for p in v.probes})
+    table = Table(
+        title=f"Verification: held-out {v.metric} after training from scratch",
+        title_justify="left",
+    )
+    table.add_column("lr", style="bold", no_wrap=True)
+    table.add_column("steps", justify="right")
+    for s in seeds:
+        table.add_column(f"seed {s}", justify="right")
+    table.add_column("mean", justify="right")
+    table.add_column(f"at {final}", justify="right")
+    table.add_column("diverged")
+    table.add_column("")
+    for row in v.rows():
+        step = min(row["step"], decided)
+        probes = v.probes_of(row["lr"])
+        scores = [
+            "diverged" if p.diverged else _fmt_score(_last_score(v, p), v.metric) for p in probes
+        ]
+        mean = None if row["diverged"] else v.scores_at(step).get(row["lr"])
+        marks = [m for m, on in (("chosen", row["chosen"]), ("suggested", row["suggestion"])) if on]
+        table.add_row(
+            _fmt(row["lr"]),
+            str(step) if step else "-",
+            *scores,
+            _fmt_score(mean, v.metric),
+            _fmt_score(v.scores_at(final).get(row["lr"]), v.metric),
+            "yes" if row["diverged"] else "",
+            ", ".join(marks),
+        )
+    console = _stdout()
+    console.print(table)
+    console.print(f"why: {v.reason}")
+
+
+def _last_score(verification, probe) -> float | None:
+    """A probe's score at the last rung it reached, up to the one the choice was made at."""
+    reached = [b for b in verification.budgets if b in probe.steps and b <= verification.decided_at]
+    return probe.score_at(reached[-1], verification.metric) if reached else None
+
+
+def _verified_line(verification, optimizer: str | None, quiet: bool) -> None:
+    """The verdict: the last line of the output, or the only one with --quiet."""
+    v = verification
+    if quiet:
+        typer.echo(f"{v.lr:.6g}" if v.lr is not None else f"none: {v.reason}")
+        return
+    subject = f" for {optimizer}" if optimizer else ""
+    if v.lr is None:
+        typer.echo(f"no verified learning rate{subject}: {v.reason}")
+        return
+    if v.confirmed is None:
+        verdict = "the suggestion was not probed"
+    elif v.confirmed:
+        verdict = f"confirms the suggestion {_fmt(v.suggestion)}"
+    else:
+        verdict = f"the suggestion {_fmt(v.suggestion)} was not confirmed"
+    typer.echo(f"verified learning rate{subject}: {v.lr:.3g} ({verdict})")
+
+
+#: The hidden width and activation in a recorded ``repr`` of a TwoLayerNet.
+_NET_REPR = r"TwoLayerNet\(\d+, (\d+), \d+, activation='(\w+)'"
+
+
+def _recorded_network(result) -> tuple[int | None, str | None]:
+    """The hidden width and activation of the network a saved run recorded, if any."""
+    import re
+
+    found = re.search(_NET_REPR, str(result.settings.get("model", "")))
+    return (int(found.group(1)), found.group(2)) if found else (None, None)
+
+
+def _parse_lrs(text: str | None) -> list[float] | None:
+    if text is None:
+        return None
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise LRFinderError(
+            f"--lrs {text!r} is not a comma-separated list of rates; give e.g. 0.01,0.03,0.1"
+        ) from None
+
+
+@app.command("verify")
+def verify_command(
+    result_file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="RUN",
+            help="A result saved with 'lrfinder search --json'.",
+            show_default=False,
+        ),
+    ],
+    dataset: Annotated[
+        str | None,
+        typer.Option(
+            "--dataset",
+            "-d",
+            help="The data the run was made on: a bundled name or your .npz / .csv "
+            "[default: the dataset the run recorded].",
+            rich_help_panel=_DATA,
+        ),
+    ] = None,
+    data_dir: DataDirOpt = None,
+    download: DownloadOpt = True,
+    n_samples: NSamplesOpt = None,
+    task: TaskOpt = None,
+    hidden: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Hidden units of the two-layer network [default: the run's].",
+            rich_help_panel=_MODEL,
+        ),
+    ] = None,
+    activation: Annotated[
+        Activation | None,
+        typer.Option(
+            case_sensitive=False,
+            help="Hidden activation [default: the run's].",
+            rich_help_panel=_MODEL,
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            help="Seed of the data (synthetic sets), the held-out rows and the first probe "
+            "[default: the run's].",
+            rich_help_panel=_RUN,
+        ),
+    ] = None,
+    steps: VerifyStepsOpt = None,
+    seeds: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Seeds per candidate rate; two or more measure the noise.",
+            rich_help_panel=_VERIFY,
+        ),
+    ] = 2,
+    lrs: Annotated[
+        str | None,
+        typer.Option(
+            metavar="LR,LR,...",
+            help="Probe these rates instead of the ones around the run's suggestion.",
+            rich_help_panel=_VERIFY,
+        ),
+    ] = None,
+    jobs: JobsOpt = None,
+    json_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--json",
+            metavar="FILE",
+            help="Save the verification (every probe's scores) as JSON.",
+            rich_help_panel=_OUTPUT,
+        ),
+    ] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="Save a figure of the probes' scores under the range test (.png, .svg, .pdf).",
+            rich_help_panel=_OUTPUT,
+        ),
+    ] = None,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            help="Print only the verified learning rate (or 'none: <reason>').",
+            rich_help_panel=_OUTPUT,
+        ),
+    ] = False,
+) -> None:
+    """Confirm a saved run's suggestion with short training runs from scratch."""
+    _check_output(json_path, "--json")
+    _check_output(plot, "--plot", IMAGE_SUFFIXES)
+    rates = _parse_lrs(lrs)
+    result = _load_result(result_file)
+    settings = result.settings
+    name = dataset or settings.get("data")
+    if not name:
+        raise LRFinderError(
+            f"{str(result_file)!r} does not record its dataset; give it with --dataset"
+        )
+    seed = int(settings.get("seed", 0)) if seed is None else seed
+    recorded_hidden, recorded_activation = _recorded_network(result)
+    hidden = hidden or recorded_hidden or 128
+    if activation is None:
+        activation = Activation(recorded_activation or Activation.relu.value)
+    data = _load_data(name, data_dir, download, n_samples, task, seed)
+    model = _build_model(data, hidden, activation, seed)
+    verification = _run_verification(
+        result,
+        model,
+        data,
+        steps=steps,
+        seeds=seeds,
+        seed=seed,
+        jobs=jobs,
+        json_path=json_path,
+        quiet=quiet,
+        lrs=rates,
+    )
+    if plot is not None:
+        _plot_verification(verification, result, plot)
+    if not quiet:
+        _describe_verification(verification)
+        for path in (json_path, plot):
+            if path is not None:
+                typer.echo(f"wrote {path}")
+    _verified_line(verification, settings.get("optimizer"), quiet)

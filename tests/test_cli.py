@@ -614,3 +614,195 @@ def test_search_says_when_the_default_test_was_extended():
     assert result.exit_code == 0, result.output
     assert "saw no learning" in result.stdout
     assert "steps recorded" in result.stdout
+
+
+# --------------------------------------------------------------------------- verify
+
+#: Short verification probes: rungs of 2, 8 and 32 steps.
+VERIFY_FAST = ["--verify-steps", "32"]
+
+
+@pytest.fixture(scope="module")
+def verified(tmp_path_factory):
+    """One ``search --verify`` whose files the verify tests read."""
+    folder = tmp_path_factory.mktemp("verify")
+    paths = {k: folder / name for k, name in (("json", "run.json"), ("verify", "v.json"))}
+    paths["png"] = folder / "v.png"
+    result = invoke(
+        [
+            "search",
+            *FAST,
+            "--optimizer",
+            "adam",
+            "--verify",
+            *VERIFY_FAST,
+            "--json",
+            paths["json"],
+            "--verify-json",
+            paths["verify"],
+            "--plot",
+            paths["png"],
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    return result, paths
+
+
+def test_search_verify_prints_the_probe_table_and_the_verdict(verified):
+    result, paths = verified
+    out = result.stdout
+    assert "Verification: held-out loss" in out
+    assert "seed 0" in out and "seed 1" in out and "diverged" in out and "chosen" in out
+    assert "grid search" in out and "8/32" in out  # the budget is stated
+    assert "suggested learning rate for adam" in out
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("verified learning rate for adam: ")
+    from lrfinder.verify import load_verification
+
+    v = load_verification(paths["verify"])
+    assert f"{v.lr:.3g}" in last
+    assert load_result(paths["json"]).suggestion == v.suggestion
+    assert_image(paths["png"])
+
+
+def test_search_verify_quiet_prints_only_the_verified_rate(verified):
+    _, paths = verified
+    from lrfinder.verify import load_verification
+
+    v = load_verification(paths["verify"])
+    result = invoke(["search", *FAST, "--optimizer", "adam", "--verify", *VERIFY_FAST, "-q"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [f"{v.lr:.6g}"]
+
+
+def test_verify_a_saved_run_gives_the_same_answer_with_two_jobs(verified, tmp_path):
+    _, paths = verified
+    serial = invoke(["verify", paths["json"], "--steps", "32", "-q"])
+    parallel = invoke(["verify", paths["json"], "--steps", "32", "--jobs", "2", "-q"])
+    assert serial.exit_code == parallel.exit_code == 0, serial.output + parallel.output
+    assert serial.stdout == parallel.stdout
+    from lrfinder.verify import load_verification
+
+    assert float(serial.stdout) == pytest.approx(load_verification(paths["verify"]).lr, rel=1e-5)
+
+
+def test_verify_given_rates_writes_json_and_plot(verified, tmp_path):
+    _, paths = verified
+    out, png = tmp_path / "v.json", tmp_path / "v.svg"
+    result = invoke(
+        ["verify", paths["json"], "--lrs", "0.01,0.1", "--steps", "16", "--seeds", "1"]
+        + ["--json", out, "--plot", png]
+    )
+    assert result.exit_code == 0, result.output
+    assert "the suggestion was not probed" in result.stdout
+    from lrfinder.verify import load_verification
+
+    assert load_verification(out).candidates == (0.01, 0.1)
+    assert_image(png)
+
+
+def test_ctrl_c_during_verify_saves_the_finished_probes(verified, tmp_path, monkeypatch):
+    _, paths = verified
+    interrupt_after(monkeypatch, 20)  # rung 0 is 2 steps a probe
+    out = tmp_path / "partial.json"
+    result = invoke(["verify", paths["json"], "--steps", "32", "--json", out])
+    assert result.exit_code == 130
+    assert str(out) in result.stderr and "Traceback" not in result.output
+    from lrfinder.verify import load_verification
+
+    partial = load_verification(out)
+    assert partial.lr is None and 0 < partial.steps_spent <= 20
+
+
+def test_ctrl_c_during_search_verify_keeps_the_range_test(tmp_path, monkeypatch):
+    import importlib
+
+    # the module itself: the attribute lrfinder.verify is the function verify
+    module = importlib.import_module("lrfinder.verify")
+    calls = {"n": 0}
+    original = module._advance
+
+    def advance(*args):
+        calls["n"] += 1
+        if calls["n"] > 3:
+            raise KeyboardInterrupt
+        return original(*args)
+
+    monkeypatch.setattr(module, "_advance", advance)
+    monkeypatch.chdir(tmp_path)
+    result = invoke(["search", *FAST, "--verify", *VERIFY_FAST, "-q"])
+    assert result.exit_code == 130
+    (partial,) = tmp_path.glob("lrfinder-verify-interrupted-*.json")
+    (run,) = tmp_path.glob("lrfinder-interrupted-*.json")
+    assert partial.name in result.stderr and run.name in result.stderr
+    assert load_result(run).suggestion is not None
+    assert module.load_verification(partial).steps_spent > 0
+
+
+def test_sigint_to_parallel_verify_exits_130_and_saves(verified, tmp_path):
+    """A real Ctrl-C (SIGINT to the process group, as a terminal sends it) with --jobs 2."""
+    import signal
+    import time
+
+    exe = shutil.which("lrfinder")
+    if exe is None or not Path("/proc/self/task").is_dir():
+        pytest.skip("needs the lrfinder console script and Linux's /proc")
+    _, paths = verified
+    out = tmp_path / "partial.json"
+    args = [exe, "verify", str(paths["json"]), "--jobs", "2", "--steps", "100000", "--json"]
+    proc = subprocess.Popen(
+        [*args, str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:  # until the workers run
+        if children.exists() and children.read_text().split():
+            break
+        time.sleep(0.2)
+    time.sleep(3.0)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    # (a worker still starting up may print its own KeyboardInterrupt; the command's
+    # last word is its one line)
+    assert err.splitlines()[-1].startswith("lrfinder: interrupted; ")
+    assert str(out) in err.splitlines()[-1]
+    from lrfinder.verify import load_verification
+
+    assert load_verification(out).lr is None
+
+
+BAD_VERIFY_INPUTS = [
+    (["verify", "{tmp}/missing.json"], ["missing.json", "does not exist"]),
+    (["verify", "{run}", "--lrs", "a,b"], ["--lrs", "comma-separated"]),
+    (["verify", "{run}", "--lrs", "0.1,-1"], ["lrs", "positive"]),
+    (["verify", "{run}", "--steps", "2"], ["--steps"]),
+    (["verify", "{run}", "--seeds", "0"], ["--seeds"]),
+    (["verify", "{run}", "--jobs", "0"], ["--jobs", "-1"]),
+    (["verify", "{run}", "--plot", "{tmp}/v.txt"], ["--plot", ".png"]),
+    (["verify", "{run}", "--json", "{tmp}/no/such/v.json"], ["--json", "does not exist"]),
+    (["verify", "{run}", "--dataset", "imagenet"], ["--dataset", "unknown dataset"]),
+    (["verify", "{csv}"], ["does not record its dataset", "--dataset"]),
+    (["search", "--verify-steps", "32"], ["--verify-steps", "--verify"]),
+    (["search", "--verify", "--jobs", "-2"], ["--jobs"]),
+]
+
+
+@pytest.mark.parametrize(("args", "needles"), BAD_VERIFY_INPUTS, ids=lambda v: " ".join(v)[:60])
+def test_bad_verify_input_exits_2_with_one_line(args, needles, verified, tmp_path):
+    _, paths = verified
+    csv = tmp_path / "curve.csv"
+    csv.write_text(
+        "lr,loss\n" + "\n".join(f"{10 ** (k / 10 - 4)},{1 - k / 100}" for k in range(40))
+    )
+    files = {"tmp": tmp_path, "run": paths["json"], "csv": csv}
+    filled = []
+    for arg in args:
+        for name, path in files.items():
+            arg = arg.replace("{" + name + "}", str(path))
+        filled.append(arg)
+    assert_bad_input(invoke(filled), *needles)
