@@ -99,6 +99,10 @@ DEFAULT_VAL_SIZE = 512
 #: small problems need more steps per rate before their loss moves at all.
 EXTEND_FACTOR = 5
 
+#: ... and, unless the caller gave val_data, reads a fixed subset of the training rows
+#: (val_size of them) every this many steps: 100 points over the 1000-step test.
+EXTEND_VAL_EVERY = 10
+
 #: Analysis statuses that mean "the test saw no learning" (see lrfinder.analysis).
 NO_LEARNING = ("flat", "no_learning")
 
@@ -186,7 +190,10 @@ def find_lr(
         ``EXTEND_FACTOR`` times more steps and return that run; its
         ``slow_learner`` is then True and its ``note`` says why, and the analysis
         reads the curve as a slow learner's (see
-        :data:`lrfinder.analysis.SLOW_BACKOFF_WEIGHT`).
+        :attr:`lrfinder.analysis.AnalysisConfig.slow_backoff_weight`). Without
+        ``val_data``, the longer test also records the loss of a fixed subset of
+        the training rows every ``EXTEND_VAL_EVERY`` steps, and the analysis reads
+        that curve, which has no batch-to-batch noise.
     callback : callable, optional
         Called as ``callback(step, lr, loss)`` after every step (progress bars).
 
@@ -289,6 +296,16 @@ def find_lr(
             f"the default {DEFAULT_NUM}-step test saw no learning ({result.analysis.reason}); "
             f"this is a {DEFAULT_NUM * EXTEND_FACTOR}-step test over the same range"
         )
+        # Per-batch noise can swamp a slow learner's fall: without held-out data of the
+        # caller's, the longer test also reads a fixed subset of the training data (the
+        # same rows each time, so no batch-to-batch noise), which the analysis then reads.
+        longer_val, longer_every = val_data, val_every
+        if val_data is None:
+            longer_val, longer_every = train, EXTEND_VAL_EVERY
+            note += (
+                f", reading the loss of a fixed subset of {min(val_size, len(train.x))} "
+                f"training rows every {EXTEND_VAL_EVERY} steps instead of the noisy per-batch loss"
+            )
 
         def slow(longer_result: RangeTestResult) -> RangeTestResult:
             # settings["extended"]: the old key, kept until the analyser reads slow_learner
@@ -305,8 +322,8 @@ def find_lr(
                 seed=seed,
                 stop_factor=stop_factor,
                 repeats=repeats,
-                val_data=val_data,
-                val_every=val_every,
+                val_data=longer_val,
+                val_every=longer_every,
                 val_size=val_size,
                 callback=callback,
             )

@@ -346,6 +346,27 @@ def test_default_test_is_extended_when_it_sees_no_learning():
     assert len(explicit.lrs) == len(SHORT) and "extended" not in explicit.settings
 
 
+def test_a_slow_learner_too_noisy_per_batch_is_read_on_a_fixed_training_subset():
+    from lrfinder.rangetest import EXTEND_VAL_EVERY
+
+    # SGD on the double arc: the default test's per-batch losses show no learning
+    data = load_dataset("double-arc", seed=0)
+    net = TwoLayerNet.for_dataset(data, n_hidden=128, seed=2)
+    result = find_lr(net, data, optimizer="sgd", seed=0)
+    assert result.slow_learner and "fixed subset of 512 training rows" in result.note
+    assert np.all(np.diff(result.val_steps) == EXTEND_VAL_EVERY)
+    # the same longer test, read on its per-batch losses, still sees nothing ...
+    assert result.suggest(use_validation=False).status == "no_learning"
+    # ... while the fixed subset shows the fall, so there is an answer
+    assert result.suggestion is not None and result.analysis.validation
+    # with held-out data of the caller's, the default test reads that curve, at the
+    # caller's interval, and it already shows the fall: no extension is needed
+    held_out = (data.x_test, data.y_test)
+    own = find_lr(net, data, optimizer="sgd", seed=0, val_data=held_out, val_every=7)
+    assert not own.slow_learner and own.suggestion is not None
+    assert np.all(np.diff(own.val_steps) == 7)
+
+
 def test_a_learning_curve_is_not_extended(digits):
     result = find_lr(small_net(), digits, optimizer="adam")
     assert "extended" not in result.settings
