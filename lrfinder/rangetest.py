@@ -9,11 +9,8 @@ back exactly (bitwise) as they were.
 from __future__ import annotations
 
 import math
-from bisect import bisect_left, insort
-from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
-from statistics import NormalDist
 
 import numpy as np
 
@@ -24,72 +21,26 @@ from lrfinder.optimizers import Optimizer, get_optimizer
 from lrfinder.results import RangeTestResult
 from lrfinder.schedules import LearningRateSearcher
 
+# The divergence stop (the rule and its constants) lives in lrfinder.stopping, shared with
+# the PyTorch and Keras loops; its names are kept here for code that imports them from here.
+from lrfinder.stopping import (  # noqa: F401
+    _TO_SIGMA,
+    DEFAULT_STOP_FACTOR,
+    LEVEL_WINDOW,
+    NOISE_FULL,
+    NOISE_LAG,
+    NOISE_MIN,
+    NOISE_QUANTILE,
+    NOISE_SIGMAS,
+    NOISE_WINDOW,
+    STOP_WINDOW,
+    DivergenceStop,
+    nonfinite_reason,
+)
+
 #: The default schedule spans 1e-7..10 so it covers every optimizer's useful range
 #: (Adam and RMSProp near 1e-3, SGD near 0.1, Adadelta near 1).
 DEFAULT_START, DEFAULT_END, DEFAULT_NUM = 1e-7, 10.0, 200
-
-# The divergence stop. The *running* loss is the median of the last STOP_WINDOW losses.
-# The test stops when the running loss is both
-#   * above the stop-factor line, ``best + (stop_factor - 1) * |best|`` with ``best`` its
-#     lowest value so far: relative to the loss's scale, the rule as it always was; and
-#   * above the *floor* (the lowest median of LEVEL_WINDOW consecutive losses) by more
-#     than NOISE_SIGMAS robust sigmas of its noise: relative to the loss's noise.
-# The first test alone fires on noise: with small batches the running median dips to a
-# lucky low early on, and ordinary noise later "exceeds" four times it. A real blow-up
-# rises by orders of magnitude and passes both within a step or two of the first.
-
-#: Stop when the running loss exceeds its best by this factor (``best * factor``) and its
-#: floor by NOISE_SIGMAS times its noise.
-DEFAULT_STOP_FACTOR = 4.0
-
-#: The running loss is the median of the last this-many raw losses, so one noisy batch
-#: does not end the test, and a blow-up does so on its third bad step.
-STOP_WINDOW = 5
-
-#: The floor is the lowest median of this many consecutive losses: five times the running
-#: window, so its lucky lows are far shallower than a 5-median's. No divergence stop
-#: before this many losses are recorded (a non-finite loss still stops at once).
-LEVEL_WINDOW = 25
-
-#: The noise is measured on the step-to-step changes of the raw loss over this many
-#: steps. A change sees the batch-to-batch noise but not trends or level shifts (a drift
-#: adds a constant that the median takes out; a jump is one outlier among 512).
-NOISE_WINDOW = 512
-
-#: ... over the NOISE_WINDOW steps before the last this-many: the first steps of a climb
-#: change the loss by more than its noise, and must not count as noise. Once the running
-#: loss is above the stop-factor line the noise is held, so a climb, or a diverged
-#: stretch (noisy too), cannot raise the bar it has to clear.
-NOISE_LAG = 10
-
-#: The robust sigma of a change is (this percentile - the median of the changes) over that
-#: percentile of a normal distribution: the plain sigma for Gaussian noise, and larger for
-#: the right-skewed losses of small batches, whose long upper tail (a bad batch after a
-#: typical one) is what the running loss's excursions are made of, and which the median
-#: absolute change hides. Not higher: the 95th percentile of 512 changes (or of the ~150
-#: of a 200-step test) still ignores 25 (7) outliers, such as the first spikes of an
-#: instability, which must not raise the bar either.
-NOISE_QUANTILE = 0.95
-
-#: A change is the difference of two losses, sqrt(2) sigmas of one; the median of 5
-#: normal values has a sigma of 0.5356 of one. So the running loss's sigma is
-#: (percentile - median) * _TO_SIGMA.
-_TO_SIGMA = 0.5356 / (NormalDist().inv_cdf(NOISE_QUANTILE) * math.sqrt(2.0))
-
-#: No divergence stop before the noise is measured over this many changes; below
-#: NOISE_FULL changes the percentile comes from the few largest, itself noisy, so the
-#: sigma is scaled up by sqrt(NOISE_FULL / n): a calm start cannot set a low bar.
-NOISE_MIN, NOISE_FULL = 10, 100
-
-#: The rise above the floor must exceed this many robust sigmas of the running loss.
-#: Ten, because over the 1e4..1e5 steps of a long test a 5-median's highest excursion
-#: reaches ~4.5 sigma for Gaussian noise, the floor sits ~2 sigma below the typical level
-#: (it is a minimum), and skewed losses reach further still. In simulated flat 30,000-step
-#: tests (20 each) with Gaussian, Student-t(3), chi-square(10), (4) and (2) (the MSE of
-#: 10, 4 or 2 errors) and log-normal(0.5) noise it never fired (at 8 sigmas all but the
-#: Gaussian did); with log-normal(1) noise, losses spread by a factor e, 3 runs of 20 did.
-#: A blow-up still stops as fast as before: it rises by orders of magnitude.
-NOISE_SIGMAS = 10.0
 
 #: Rows of the fixed held-out subset used for the validation-loss curve.
 DEFAULT_VAL_SIZE = 512
@@ -362,20 +313,7 @@ def _one_run(
     sampler = BatchSampler(train, batch_size, np.random.default_rng(seed), dtype)
     losses = np.full(lrs.size, np.nan)
     val_losses = np.full(len(range(0, lrs.size, val_every)), np.nan) if val is not None else None
-    # The stop rule (see DEFAULT_STOP_FACTOR). The level and noise windows are each a FIFO
-    # plus the same values kept sorted, so their medians and percentiles are O(1) reads.
-    recent: deque[float] = deque(maxlen=STOP_WINDOW)
-    level_fifo: deque[float] = deque()
-    level_sorted: list[float] = []
-    lagged: deque[float] = deque()  # the loss's step-to-step changes of the last NOISE_LAG
-    change_fifo: deque[float] = deque()  # steps, and of the NOISE_WINDOW steps before them
-    change_sorted: list[float] = []
-    best = math.inf  # the lowest running loss so far
-    floor = math.inf  # the lowest median of LEVEL_WINDOW losses so far
-    noise = -1.0  # the running loss's robust sigma (none yet)
-    previous = math.nan
-    margin = stop_factor - 1.0
-    q = NOISE_QUANTILE
+    stop = DivergenceStop(stop_factor)  # the stop rule, see lrfinder.stopping
     reason = COMPLETED
     params = model.params
     step = 0
@@ -387,7 +325,7 @@ def _one_run(
                 loss, grads = model.loss_and_grads(xb, yb)
                 loss = float(loss)
                 if not math.isfinite(loss):
-                    reason = f"loss became {loss} at lr={lr:.4g} (step {step})"
+                    reason = nonfinite_reason(loss, lr=lr, step=step)
                     break
                 losses[step] = loss
                 if val is not None and step % val_every == 0:
@@ -395,38 +333,10 @@ def _one_run(
                 opt.step(params, grads, lr)
                 if callback is not None:
                     callback(step, lr, loss)
-                recent.append(loss)
-                running = sorted(recent)[len(recent) // 2]
-                if len(recent) == STOP_WINDOW:
-                    best = min(best, running)
-                level_fifo.append(loss)
-                insort(level_sorted, loss)
-                if len(level_fifo) > LEVEL_WINDOW:
-                    del level_sorted[bisect_left(level_sorted, level_fifo.popleft())]
-                n = len(change_sorted)
-                if len(level_fifo) == LEVEL_WINDOW:
-                    floor = min(floor, level_sorted[LEVEL_WINDOW // 2])
-                    if n >= NOISE_MIN:
-                        spread = change_sorted[int(q * (n - 1) + 0.5)] - change_sorted[n // 2]
-                        sigma = spread * _TO_SIGMA * math.sqrt(max(1.0, NOISE_FULL / n))
-                        if running - best <= margin * abs(best) or noise < 0:
-                            noise = sigma  # held while above the stop-factor line
-                        elif running - floor > NOISE_SIGMAS * noise:
-                            reason = (
-                                f"loss diverged at lr={lr:.4g} (step {step}): it rose above "
-                                f"{stop_factor:g}x its best, and by over {NOISE_SIGMAS:g} "
-                                "sigmas of its noise"
-                            )
-                            break
-                if step:
-                    lagged.append(loss - previous)
-                    if len(lagged) > NOISE_LAG:
-                        change = lagged.popleft()
-                        change_fifo.append(change)
-                        insort(change_sorted, change)
-                        if len(change_fifo) > NOISE_WINDOW:
-                            del change_sorted[bisect_left(change_sorted, change_fifo.popleft())]
-                previous = loss
+                stopped = stop.update(loss, lr=lr, step=step)
+                if stopped is not None:
+                    reason = stopped
+                    break
     except KeyboardInterrupt:
         reason = f"interrupted at lr={lrs[step]:.4g} (step {step})"
     return losses, reason, val_losses
