@@ -85,7 +85,7 @@ SMALL = ("double-arc", "spiral", "moons", "wine", "cancer", "sine")
 ALL = LARGE + SMALL
 
 #: Bumped when the range test changes, so that cached range tests are recomputed.
-RANGE_VERSION = 4
+RANGE_VERSION = 5
 
 
 # ----------------------------------------------------------------------------- data

@@ -627,6 +627,13 @@ class Smoothed:
     window_points: int
     noise_gain: float  # std of the smoothed noise per unit std of the raw noise
     nonfinite_lr: float | None  # the first rate with a non-finite loss
+    # an uneven curve's std of (raw - smoothed) per unit raw noise, at each rate; None
+    # when the rates are evenly spaced in log10(lr), where it is sqrt(1 - noise_gain**2)
+    residual_scale: np.ndarray | None = None
+    # half the smoothing window, in decades of lr (window_points counts the grid's points)
+    half_window_decades: float = 0.0
+    # rates whose loss the blow-up clip lowered: they carry no noise information
+    clipped: np.ndarray | None = None
 
 
 def smooth(lrs, losses, config: AnalysisConfig = DEFAULT_CONFIG) -> Smoothed:
@@ -646,25 +653,74 @@ def smooth(lrs, losses, config: AnalysisConfig = DEFAULT_CONFIG) -> Smoothed:
         empty = Curve(rates, raw, raw.copy(), np.zeros_like(raw))
         return Smoothed(empty, raw.copy(), n, 1.0, nonfinite_lr)
 
-    filtered = _clip_blow_up(*_hampel(raw, config), config)
+    despiked, spike_sigma = _hampel(raw, config)
+    filtered = _clip_blow_up(despiked, spike_sigma, config)
     x = np.log10(rates)
-    grid = np.linspace(x[0], x[-1], n)
+    even = np.linspace(x[0], x[-1], n)
+    uniform = bool(np.allclose(even, x, rtol=0.0, atol=1e-3 * float(even[1] - even[0])))
+    if uniform:  # an exponential schedule: the filter runs on the points themselves
+        grid, y = x, filtered
+    else:  # resample at the median spacing, so the densest stretch keeps its detail
+        grid = _even_grid(x)
+        y = np.interp(grid, x, filtered)
     spacing = float(grid[1] - grid[0])
-    uniform = bool(np.allclose(grid, x, rtol=0.0, atol=1e-6 * spacing))
-    y = filtered if uniform else np.interp(grid, x, filtered)
-
-    points = _window_points(config.window, spacing, n, config)
+    points = _window_points(config.window, spacing, grid.size, config)
     order = min(config.polyorder, points - 1)
     level = savgol_filter(y, points, order, mode="mirror")
     slope = savgol_filter(y, points, order, deriv=1, delta=spacing, mode="mirror")
     # a local quadratic undershoots at the sharp onset of a blow-up, which would
     # fake a minimum there; the smoothed curve never leaves the data's range
     level = np.clip(level, np.min(y), np.max(y))
-    if not uniform:
+    if uniform:
+        gain = float(np.sqrt(np.sum(savgol_coeffs(points, order) ** 2)))
+        residual_scale = None
+    else:
         level = np.interp(x, grid, level)
         slope = np.interp(x, grid, slope)
-    gain = float(np.sqrt(np.sum(savgol_coeffs(points, order) ** 2)))
-    return Smoothed(Curve(rates, raw, level, slope), filtered, points, gain, nonfinite_lr)
+        gain, residual_scale = _noise_response(x, grid, points, order)
+    return Smoothed(
+        Curve(rates, raw, level, slope),
+        filtered,
+        points,
+        gain,
+        nonfinite_lr,
+        residual_scale,
+        half_window_decades=(points // 2) * spacing,
+        clipped=filtered < despiked,
+    )
+
+
+#: The resampling grid of an unevenly spaced curve never has more points than this.
+MAX_GRID_POINTS = 20_000
+
+#: Unit-noise draws that measure how an uneven curve's smoothing passes noise through.
+NOISE_PROBES = 32
+
+
+def _even_grid(x: np.ndarray) -> np.ndarray:
+    """An even grid over ``x`` at its median spacing (a linear schedule is dense at the top)."""
+    span = float(x[-1] - x[0])
+    spacing = max(float(np.median(np.diff(x))), span / (MAX_GRID_POINTS - 1))
+    return np.linspace(x[0], x[-1], max(int(round(span / spacing)) + 1, x.size))
+
+
+def _noise_response(x, grid, points: int, order: int) -> tuple[float, np.ndarray]:
+    """How the resample-smooth-resample pipeline passes white noise, at each point.
+
+    Returns the median, over points, of the standard deviation of the smoothed
+    noise per unit of raw noise, and each point's standard deviation of the
+    residual (raw minus smoothed). The pipeline is linear, so fixed unit-noise
+    draws measure both exactly in expectation, whatever the spacing of the rates.
+    """
+    from scipy.signal import savgol_filter
+
+    noise = np.random.default_rng(0).standard_normal((x.size, NOISE_PROBES))
+    on_grid = np.stack([np.interp(grid, x, col) for col in noise.T], axis=1)
+    smoothed_grid = savgol_filter(on_grid, points, order, axis=0, mode="mirror")
+    smoothed = np.stack([np.interp(x, grid, col) for col in smoothed_grid.T], axis=1)
+    gain = float(np.median(np.sqrt(np.mean(smoothed**2, axis=1))))
+    residual_scale = np.sqrt(np.mean((noise - smoothed) ** 2, axis=1))
+    return gain, np.maximum(residual_scale, 1e-3)
 
 
 def analyse_curve(lrs, losses, *, window: float | None = None, config=None) -> Curve:
@@ -727,12 +783,22 @@ def estimate_noise(sm: Smoothed, config: AnalysisConfig = DEFAULT_CONFIG) -> Noi
     """Stage 2: the noise, from the robust spread of the residuals of the smoother.
 
     A linear smoother's residuals have variance ``(1 - gain**2) sigma**2`` at
-    the centre of its window, so their spread is scaled back up by that factor.
+    the centre of its window, so their spread is scaled back up by that factor;
+    on an unevenly spaced curve (a linear schedule) each residual is scaled by
+    its own factor, measured by :func:`_noise_response`, so the estimate is the
+    same whatever the spacing of the rates.
     """
     s = sm.curve.smooth
     if s.size == 0:
         return Noise(0.0, 0.0, np.finfo(np.float64).tiny)
-    sigma = _robust_sigma(sm.filtered - s) / math.sqrt(max(1.0 - sm.noise_gain**2, 0.1))
+    if sm.residual_scale is None:
+        residuals = (sm.filtered - s) / math.sqrt(max(1.0 - sm.noise_gain**2, 0.1))
+    else:  # each residual in units of its own expected size
+        residuals = (sm.filtered - s) / sm.residual_scale
+    informative = ~sm.clipped if sm.clipped is not None else np.ones(s.size, dtype=bool)
+    if np.count_nonzero(informative) >= config.min_window_points:
+        residuals = residuals[informative]  # a clipped blow-up is flat, not quiet
+    sigma = _robust_sigma(residuals)
     smoothed_sigma = sigma * sm.noise_gain
     level = max(abs(float(s[0])), abs(float(np.min(s))))
     tolerance = max(
@@ -789,7 +855,8 @@ def classify(
     drop = float(s[0] - s[i_min])
     rise = float(np.max(s[i_min:])) - float(s[i_min])
     diverges = sm.nonfinite_lr is not None or rise > noise.tolerance
-    early = i_min < sm.window_points // 2
+    x = np.log10(c.lrs)
+    early = x[i_min] - x[0] < sm.half_window_decades * (1 - 1e-9)
     if drop > noise.tolerance and not early:
         return "ok", None
     if early and diverges:
@@ -968,6 +1035,7 @@ def read(lrs, losses, config: AnalysisConfig = DEFAULT_CONFIG) -> Reading:
         )
     s = sm.curve.smooth
     i_min = int(np.argmin(s))
+    x = np.log10(sm.curve.lrs)
     rise = float(np.max(s[i_min:])) - float(s[i_min])
     diverges = sm.nonfinite_lr is not None or rise > noise.tolerance
     region = good_region(sm, config)
@@ -978,7 +1046,7 @@ def read(lrs, losses, config: AnalysisConfig = DEFAULT_CONFIG) -> Reading:
         None,
         marks,
         region=region,
-        still_falling=not diverges and i_min >= len(sm.curve) - 1 - sm.window_points // 2,
+        still_falling=not diverges and x[-1] - x[i_min] <= sm.half_window_decades * (1 + 1e-9),
         ambiguity=_ambiguity(region, sm, noise, config),
     )
 

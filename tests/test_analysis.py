@@ -505,3 +505,23 @@ def test_a_bottom_flat_within_its_noise_over_decades_is_called_ambiguous():
 def test_a_clean_descent_is_not_ambiguous(clean):
     assert not any(s.ambiguous for s in clean.values())
     assert "ambiguous" not in clean["auto"].reason
+
+
+# ------------------------------------------------------------ uneven spacing (linear schedules)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_noise_is_measured_alike_on_linear_and_exponential_schedules(seed):
+    from lrfinder.analysis import estimate_noise, smooth
+
+    answers, sigmas = [], []
+    for lrs in (np.logspace(-7, 1, 400), np.linspace(1e-7, 10, 400)):
+        x = np.log10(lrs)
+        loss = 0.3 + 2.0 / (1 + np.exp((x + 0.8) / 0.3)) + 0.5 * np.exp((x - 0.6) / 0.1)
+        loss = loss + 0.05 * np.random.default_rng(seed).standard_normal(lrs.size)
+        sigmas.append(estimate_noise(smooth(lrs, loss)).sigma)
+        answers.append(log_lr(suggest((lrs, loss))))
+    # a linear schedule puts 90% of its points in the last decade: the noise is still
+    # measured per point, not inflated by the sparse stretch nor hidden by the dense one
+    assert 0.03 < sigmas[0] < 0.07 and 0.03 < sigmas[1] < 0.08, sigmas
+    assert abs(answers[0] - answers[1]) <= 0.25, answers

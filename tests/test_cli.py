@@ -368,6 +368,13 @@ def test_analyze_a_csv_from_another_framework(foreign_csv):
     assert 1e-4 < lr < 1e-1  # the curve falls fastest at 1e-3 and blows up near 0.3
 
 
+def test_search_with_a_linear_schedule_reads_the_fall():
+    # it used to say "flat": the noise was measured on the uneven spacing of the rates
+    result = invoke(["search", "--mode", "linear", "-q"])
+    assert result.exit_code == 0, result.output
+    assert float(result.stdout.strip()) > 0
+
+
 def test_analyze_says_when_the_curve_is_ambiguous(tmp_path):
     x = np.log10(np.logspace(-7, 1, 400))
     loss = 0.4 + 1.9 / (1 + np.exp((x + 4.5) / 0.2)) + 0.8 * np.exp(-(((x + 2.5) / 0.4) ** 2))
