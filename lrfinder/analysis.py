@@ -198,6 +198,11 @@ class AnalysisConfig:
     band_decades: float = 0.5
     #: ... and reaches over this part of the good region (its weighted quantiles).
     band_quantiles: tuple[float, float] = (0.05, 0.5)
+    #: A step between two tested rates is a gap, across which nothing is smoothed, when
+    #: it is wider than the smoothing window and than this many times the median
+    #: spacing of the rates around it: a piecewise schedule's rates are spaced unevenly
+    #: (1x, 2x, ... 10x a decade: steps of 0.3 to 0.05 decades), a gap is far wider.
+    gap_spacings: float = 4.0
     #: Two parts of the good region (weight above 1/e) count as separate when a gap
     #: wider than the smoothing window lies between them and the smaller holds at
     #: least this share of the weight; ``reason`` then says the curve is ambiguous.
@@ -520,6 +525,93 @@ def median_over_runs(run_losses) -> np.ndarray:
         return np.nanmedian(rows, axis=0)
 
 
+# --------------------------------------------------------------------------- stage 0: split
+
+
+@dataclass(frozen=True, eq=False)
+class Pieces:
+    """Stage 0's output: the curve cut into stretches that can be smoothed on their own.
+
+    Attributes
+    ----------
+    parts : tuple of (lrs, losses)
+        Each stretch in recorded order, its rates never falling; a non-finite
+        tail (the test diverged there) stays on the stretch it ends.
+    main : int
+        The stretch the suggestion reads: the first with enough rates.
+    notes : tuple of str
+        What was cut or skipped, and why, in words.
+    """
+
+    parts: tuple[tuple[np.ndarray, np.ndarray], ...]
+    main: int
+    notes: tuple[str, ...]
+
+
+def split(lrs, losses, config: AnalysisConfig = DEFAULT_CONFIG) -> Pieces:
+    """Stage 0: skip non-finite losses inside the curve and cut it where it cannot be smoothed.
+
+    * Non-finite losses followed by finite ones (two NaN rows in an exported
+      history) are skipped, and the points after them are read. A non-finite
+      tail is where the test diverged, and stays.
+    * Rates that only fall are refused: a range test's rates rise.
+    * Where the rates go back down (a zoom after a sweep, a cyclic schedule), or
+      leave a gap (:attr:`AnalysisConfig.gap_spacings`), the curve is cut: no
+      smoothing or slope is ever taken across either.
+    """
+    lrs, losses = _as_arrays(lrs, losses)
+    notes = []
+    finite = np.isfinite(losses)
+    tail = int(np.flatnonzero(finite)[-1]) + 1 if finite.any() else 0
+    inside = np.flatnonzero(~finite[:tail])
+    if inside.size:
+        notes.append(
+            f"{inside.size} non-finite loss(es) between lr = {_fmt(float(lrs[inside[0]]))} "
+            f"and lr = {_fmt(float(lrs[inside[-1]]))} were skipped and the points after them read"
+        )
+        keep = np.ones(lrs.size, dtype=bool)
+        keep[inside] = False
+        lrs, losses = lrs[keep], losses[keep]
+    steps = np.diff(lrs)
+    if steps.size and np.all(steps <= 0) and np.any(steps < 0):
+        raise LRFinderError(
+            f"the learning rates fall, from lr = {_fmt(float(lrs[0]))} to "
+            f"lr = {_fmt(float(lrs[-1]))}, but a range test's rates rise: reverse the rows, "
+            "or check that the lr column holds the learning rate"
+        )
+    parts, cuts = [], []
+    down = [0, *(np.flatnonzero(steps < 0) + 1).tolist(), lrs.size]
+    for a, b in zip(down[:-1], down[1:], strict=True):
+        if a > 0:
+            cuts.append(
+                f"the rates go back down from lr = {_fmt(float(lrs[a - 1]))} "
+                f"to lr = {_fmt(float(lrs[a]))}"
+            )
+        spacing = np.diff(np.unique(np.log10(lrs[a:b])))
+        typical = float(np.median(spacing)) if spacing.size else 0.0
+        wide = max(config.window, config.gap_spacings * typical)
+        gaps = [0, *(np.flatnonzero(np.diff(np.log10(lrs[a:b])) > wide) + 1).tolist(), b - a]
+        for c, d in zip(gaps[:-1], gaps[1:], strict=True):
+            if c > 0:
+                cuts.append(
+                    f"no rate was tested between lr = {_fmt(float(lrs[a + c - 1]))} and "
+                    f"lr = {_fmt(float(lrs[a + c]))}, a gap wider than the "
+                    f"{config.window:g}-decade smoothing window and than "
+                    f"{config.gap_spacings:g} times the usual spacing of the rates"
+                )
+            parts.append((lrs[a + c : a + d], losses[a + c : a + d]))
+    counts = [np.unique(p_lrs[np.isfinite(p_losses)]).size for p_lrs, p_losses in parts]
+    enough = [i for i, k in enumerate(counts) if k >= config.min_points]
+    main = enough[0] if enough else int(np.argmax(counts))
+    if cuts:
+        lo, hi = parts[main][0][0], parts[main][0][-1]
+        notes.append(
+            "; ".join(cuts) + f": each stretch is read on its own, and this is the reading of lr = "
+            f"{_fmt(float(lo))} to {_fmt(float(hi))}"
+        )
+    return Pieces(tuple(parts), main, tuple(notes))
+
+
 # --------------------------------------------------------------------------- stage 1: smooth
 
 
@@ -752,7 +844,9 @@ def analyse_curve(lrs, losses, *, window: float | None = None, config=None) -> C
         If the arrays are not 1-D of equal length, a rate is not positive and
         finite, or ``window`` is not a positive number.
     """
-    return smooth(lrs, losses, _with_window(_check_config(config), window)).curve
+    config = _with_window(_check_config(config), window)
+    pieces = split(lrs, losses, config)
+    return smooth(*pieces.parts[pieces.main], config).curve
 
 
 # --------------------------------------------------------------------------- stage 2: noise
@@ -1001,6 +1095,10 @@ class Reading:
         The loss was still falling at the end of the test: the minimum may lie higher.
     ambiguity : str or None
         Why the curve is ambiguous, in words, or None.
+    notes : tuple of str
+        What stage 0 (:func:`split`) cut or skipped.
+    others : tuple of Reading
+        The other stretches of the curve, each read on its own.
     """
 
     smoothed: Smoothed
@@ -1011,6 +1109,8 @@ class Reading:
     region: GoodRegion | None = None
     still_falling: bool = False
     ambiguity: str | None = None
+    notes: tuple[str, ...] = ()
+    others: tuple[Reading, ...] = ()
 
     @property
     def curve(self) -> Curve:
@@ -1018,7 +1118,15 @@ class Reading:
 
 
 def read(lrs, losses, config: AnalysisConfig = DEFAULT_CONFIG) -> Reading:
-    """Stages 1 to 5 on one curve."""
+    """Stages 0 to 5: split the curve, then read its main stretch and each other one."""
+    pieces = split(lrs, losses, config)
+    readings = [_read_piece(p_lrs, p_losses, config) for p_lrs, p_losses in pieces.parts]
+    main = readings.pop(pieces.main)
+    return replace(main, notes=pieces.notes, others=tuple(readings))
+
+
+def _read_piece(lrs, losses, config: AnalysisConfig) -> Reading:
+    """Stages 1 to 5 on one stretch whose rates never fall."""
     sm = smooth(lrs, losses, config)
     noise = estimate_noise(sm, config)
     status, problem = classify(sm, noise, config)
@@ -1230,9 +1338,8 @@ def _suggestion(
     reading: Reading, method: str, slow: bool, gain: float, config: AnalysisConfig
 ) -> Suggestion:
     if reading.status != "ok":
-        return Suggestion(
-            None, None, method, reading.problem, reading.landmarks, status=reading.status
-        )
+        problem = reading.problem + _notes(reading, method, slow, gain, config)
+        return Suggestion(None, None, method, problem, reading.landmarks, status=reading.status)
     marks = reading.landmarks
     proposal = RULES[method](reading, config)
     if method == "auto":
@@ -1247,6 +1354,7 @@ def _suggestion(
         )
     if reading.ambiguity is not None:
         reason += f". Note: {reading.ambiguity}"
+    reason += _notes(reading, method, slow, gain, config)
     low, high = proposal.band
     max_lr = max(min(high, marks.minimum), proposal.lr)
     one_cycle = marks.minimum * 10.0 ** (-config.one_cycle_margin_decades)
@@ -1261,6 +1369,22 @@ def _suggestion(
         one_cycle_max_lr=float(max(one_cycle, max_lr)),
         ambiguous=reading.ambiguity is not None,
     )
+
+
+def _notes(reading: Reading, method: str, slow: bool, gain: float, config) -> str:
+    """What stage 0 cut or skipped, and what each other stretch reads, as reason text."""
+    text = "".join(f". Note: {note}" for note in reading.notes)
+    for other in reading.others:
+        c = other.curve
+        where = f"lr = {_fmt(float(c.lrs[0]))} to {_fmt(float(c.lrs[-1]))}" if len(c) else "it"
+        answer = _suggestion(other, method, slow, gain, config)
+        said = (
+            f"suggests {_fmt(answer.lr)}"
+            if answer.lr is not None
+            else f"gives no answer ({answer.status})"
+        )
+        text += f"; the stretch {where}, read on its own, {said}"
+    return text
 
 
 def _curves_of(result, use_validation: bool):

@@ -99,7 +99,7 @@ def test_centred_smoothing_has_no_lag():
 
 def test_curve_is_per_rate_and_increasing():
     lrs, loss = descent(n=50)
-    c = analyse_curve(lrs[::-1], loss[::-1])
+    c = analyse_curve(lrs, loss)
     assert isinstance(c, Curve)
     assert np.all(np.diff(c.lrs) > 0)
     for name in ("lrs", "raw", "smooth", "slope"):
@@ -525,3 +525,50 @@ def test_the_noise_is_measured_alike_on_linear_and_exponential_schedules(seed):
     # measured per point, not inflated by the sparse stretch nor hidden by the dense one
     assert 0.03 < sigmas[0] < 0.07 and 0.03 < sigmas[1] < 0.08, sigmas
     assert abs(answers[0] - answers[1]) <= 0.25, answers
+
+
+# ------------------------------------------------- stage 0: gaps, falling rates, NaN rows
+
+
+def test_falling_rates_are_refused_not_sorted():
+    lrs, loss = descent()
+    with pytest.raises(LRFinderError, match="the learning rates fall.*reverse the rows"):
+        suggest((lrs[::-1], loss[::-1]))
+    with pytest.raises(LRFinderError, match="the learning rates fall"):
+        analyse_curve(lrs[::-1], loss[::-1])
+
+
+def test_nan_rows_inside_the_curve_are_skipped_and_the_rest_is_read(clean):
+    # two NaN rows early on used to cut everything after them: three decades too low
+    lrs, loss = descent()
+    loss[[60, 61]] = np.nan
+    s = suggest((lrs, loss))
+    assert log_lr(s) == pytest.approx(log_lr(clean["auto"]), abs=0.05)
+    assert "2 non-finite loss(es) between lr = " in s.reason
+    # a non-finite tail is still where the test diverged
+    cut = int(np.searchsorted(np.log10(lrs), -1.0))
+    tail = loss.copy()
+    tail[cut:] = np.inf
+    assert suggest((lrs, tail)).landmarks.divergence == pytest.approx(lrs[cut])
+
+
+def test_a_zoom_after_the_sweep_is_read_as_its_own_stretch(clean):
+    # the README's old example: a sweep to 10, then a fine zoom back at 1e-3..1e-2
+    lrs, loss = descent()
+    zoom = np.linspace(1e-3, 1e-2, 60)
+    both_lrs = np.concatenate([lrs, zoom])
+    both_loss = np.concatenate([loss, np.full(zoom.size, 0.31)])
+    s = suggest((both_lrs, both_loss))
+    assert s.lr == pytest.approx(clean["auto"].lr)  # the sweep, unchanged by the zoom
+    assert "the rates go back down from lr = 10 to lr = 0.001" in s.reason
+    assert "the stretch lr = 0.001 to 0.01, read on its own" in s.reason
+
+
+def test_no_smoothing_across_a_gap_wider_than_the_window():
+    # measured below 1e-4 and above 1e-1 only: nothing is read into the three empty decades
+    lrs, loss = descent()
+    keep = (lrs < 1e-4) | (lrs > 1e-1)
+    s = suggest((lrs[keep], loss[keep]))
+    assert "no rate was tested between lr = " in s.reason and "smoothing window" in s.reason
+    curve = analyse_curve(lrs[keep], loss[keep])
+    assert curve.lrs.max() < 1e-4 or curve.lrs.min() > 1e-1  # one stretch, not both

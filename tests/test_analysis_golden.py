@@ -23,6 +23,7 @@ from lrfinder.analysis import (
     good_region,
     read,
     smooth,
+    split,
     suggest,
 )
 
@@ -33,7 +34,8 @@ REL = 1e-6
 
 def stages(curve: dict) -> dict:
     lrs, losses = np.array(curve["lrs"]), np.array(curve["losses"])
-    sm = smooth(lrs, losses)
+    pieces = split(lrs, losses)
+    sm = smooth(*pieces.parts[pieces.main])
     noise = estimate_noise(sm)
     status, _ = classify(sm, noise)
     marks = find_landmarks(sm, noise)
@@ -44,6 +46,7 @@ def stages(curve: dict) -> dict:
         cold_start_gain=curve["cold_start_gain"],
     )
     return {
+        "pieces": len(pieces.parts),
         "points": len(sm.curve),
         "window_points": sm.window_points,
         "sigma": noise.sigma,
@@ -62,6 +65,7 @@ def stages(curve: dict) -> dict:
 
 GOLDEN: dict[str, dict] = {
     "digits/sgd": {
+        "pieces": 1,
         "points": 189,
         "window_points": 13,
         "sigma": 0.05245115748728984,
@@ -77,21 +81,23 @@ GOLDEN: dict[str, dict] = {
         "ambiguous": False,
     },
     "digits/sgd-linear": {
-        "points": 52,
-        "window_points": 29,
-        "sigma": 0.42581314950007426,
-        "tolerance": 1.214150679397499,
+        "pieces": 2,
+        "points": 51,
+        "window_points": 31,
+        "sigma": 0.4087694731221623,
+        "tolerance": 1.2572989131085197,
         "status": "ok",
         "fall_start": 0.15075386733668344,
         "steepest": 0.5527639135678392,
-        "minimum": 1.155778982914573,
-        "divergence": 2.1608040984924624,
-        "quartile": 0.8976558247854669,
-        "lr": 0.8976558247854669,
-        "band": [0.28386369612391027, 2.1608040984924624],
+        "minimum": 1.1055277271356785,
+        "divergence": 2.2110553542713567,
+        "quartile": 0.9319190751735987,
+        "lr": 0.9319190751735987,
+        "band": [0.29469868725062476, 2.2110553542713567],
         "ambiguous": False,
     },
     "double-arc/sgd": {
+        "pieces": 1,
         "points": 146,
         "window_points": 13,
         "sigma": 0.1951824532783252,
@@ -107,6 +113,7 @@ GOLDEN: dict[str, dict] = {
         "ambiguous": False,
     },
     "mnist/adam": {
+        "pieces": 1,
         "points": 163,
         "window_points": 13,
         "sigma": 0.0655964281833157,
@@ -122,6 +129,7 @@ GOLDEN: dict[str, dict] = {
         "ambiguous": False,
     },
     "mnist/momentum": {
+        "pieces": 1,
         "points": 182,
         "window_points": 13,
         "sigma": 0.04918522331726593,
@@ -137,6 +145,7 @@ GOLDEN: dict[str, dict] = {
         "ambiguous": False,
     },
     "sine/rmsprop": {
+        "pieces": 1,
         "points": 125,
         "window_points": 13,
         "sigma": 0.04587346110977325,
@@ -152,6 +161,7 @@ GOLDEN: dict[str, dict] = {
         "ambiguous": False,
     },
     "spiral/adagrad": {
+        "pieces": 1,
         "points": 1000,
         "window_points": 63,
         "sigma": 0.060037774675669946,
