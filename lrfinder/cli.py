@@ -508,6 +508,12 @@ def _plot(result, path: Path, method: Method) -> None:
     plot_result(result, methods=methods, path=path.expanduser())
 
 
+#: Printed for a curve recorded elsewhere (a CSV, a bare history), whose optimizer is unknown.
+IMPORTED_OPTIMIZER_NOTE = (
+    "unknown (an imported curve), so auto's correction for an optimizer whose first steps "
+    "from scratch are larger than the test's (RMSProp's) is off"
+)
+
 #: Printed beside a suggestion whose curve is ambiguous (two good regions, or a flat bottom).
 AMBIGUOUS_ADVICE = (
     "the curve is ambiguous, so this single test cannot place the best rate well: run it "
@@ -543,6 +549,8 @@ def _describe(result, method: Method) -> None:
     table.add_row("stop reason", result.stop_reason)
     if getattr(result, "note", None):
         table.add_row("note", result.note)
+    if not result.settings.get("optimizer"):
+        table.add_row("optimizer", IMPORTED_OPTIMIZER_NOTE)
 
     methods = Table(title="Each method", title_justify="left")
     methods.add_column("method", style="bold")

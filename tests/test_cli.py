@@ -334,6 +334,7 @@ def test_analyze_a_saved_json_matches_the_search(saved):
     result = invoke(["analyze", paths["json"]])
     assert result.exit_code == 0, result.output
     assert "Suggestion" in result.stdout and "stop reason" in result.stdout
+    assert "imported curve" not in result.stdout  # find_lr recorded its optimizer
     last = result.stdout.strip().splitlines()[-1]
     assert last == search_result.stdout.strip().splitlines()[-1]
 
@@ -364,6 +365,8 @@ def test_analyze_a_csv_from_another_framework(foreign_csv):
     assert result.exit_code == 0, result.output
     last = result.stdout.strip().splitlines()[-1]
     assert last.startswith("suggested learning rate: ")
+    # its optimizer is unknown, and the output says what that turns off
+    assert "unknown (an imported curve)" in " ".join(result.stdout.replace("│", " ").split())
     lr = float(invoke(["analyze", foreign_csv, "-q"]).stdout)
     assert 1e-4 < lr < 1e-1  # the curve falls fastest at 1e-3 and blows up near 0.3
 
