@@ -1509,7 +1509,7 @@ def analyse(
     slow_learner: bool | None = None,
     cold_start_gain: float | None = None,
 ) -> Analysis:
-    """Read a range test once (stages 1 to 5, for the curve and each repeat).
+    """Read a range test once (stages 0 to 5, for the curve and each repeat).
 
     Parameters are those of :func:`suggest`, less ``method``; each method's
     suggestion is then ``analysis[method]``.
