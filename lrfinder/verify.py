@@ -30,11 +30,18 @@ Probes
 Rungs (successive halving)
     Training every candidate for the whole budget would cost as much as a small
     grid search. Instead all candidates train for the first rung
-    (``steps / 16``), the best few continue to the second (``steps / 4``), where
+    (``steps / 10``), the best two continue to the second (``steps / 3``), where
     the choice is made, and the chosen rate alone runs on to ``steps`` to
     confirm that it still learns and does not blow up later (if it does, the
     next candidate takes its place). A probe resumes where it stopped, so no
     step is trained twice.
+Edge
+    A rate next to one that failed (blew up, or learned nothing) is chosen only
+    when nothing else is left: a rate one step from failing in two seeds fails
+    in some others (:attr:`VerifyConfig.back_off`).
+No suggestion
+    When the test saw no learning, the candidates span the top
+    :attr:`VerifyConfig.fallback_decades` of the range it tested.
 Choice
     The best mean score over seeds wins; but a lower rate whose score is within
     the seeds' noise of the best (:attr:`VerifyConfig.noise_sigmas` standard
@@ -81,6 +88,9 @@ GRID_SEEDS = 3
 #: The cost target: at most this fraction of that grid search.
 COST_TARGET = 1 / 20
 
+#: Analysis statuses that mean the range test saw no learning (see lrfinder.analysis).
+NO_LEARNING = ("flat", "no_learning")
+
 #: Scores a probe can be chosen by.
 METRICS = ("loss", "accuracy")
 
@@ -100,16 +110,20 @@ class VerifyConfig:
     span_below: float = 0.5
     #: ... and this many above it. More above than below: the suggestion is the
     #: cautious lower edge of the good region, and on slow learners the best rate
-    #: lies up to a decade or more above it.
-    span_above: float = 1.0
-    #: At most this many candidates; a wider span gets a coarser grid instead.
-    max_candidates: int = 9
+    #: lies a decade or more above it (on the small problems of
+    #: ``benchmarks/verify_quality.py``, 1.5 decades lost less than 1).
+    span_above: float = 1.5
+    #: At most this many candidates; a wider span gets a coarser grid instead. With
+    #: the rungs below, 7 candidates x 2 seeds keep the cost under 1/20 of the grid.
+    max_candidates: int = 7
     #: Rung budgets as fractions of ``steps``: every candidate trains to the first,
-    #: the survivors to the next. The last rung confirms the choice.
-    rungs: tuple[float, ...] = (1 / 16, 1 / 4, 1.0)
+    #: the survivors to the next. The last rung confirms the choice. The first rung
+    #: is long enough (51 of 512 steps) for a small problem's loss to start moving.
+    rungs: tuple[float, ...] = (1 / 10, 1 / 3, 1.0)
     #: Candidates that go on after each rung but the last; a 1 makes the choice
-    #: there (the following rung only confirms it).
-    keep: tuple[int, ...] = (3, 1)
+    #: there (the following rung only confirms it). Cost per seed, in steps:
+    #: ``7 * steps/10 + 2 * (steps/3 - steps/10) + (steps - steps/3)`` = 1.83 steps.
+    keep: tuple[int, ...] = (2, 1)
     #: Probe length when ``steps`` is not given: at least this many steps (small
     #: problems need a few hundred before their loss shows what a rate does) ...
     min_steps: int = 512
@@ -130,14 +144,28 @@ class VerifyConfig:
     #: ... or by at most this fraction of the best score, so that seeds that happen
     #: to agree do not make every difference significant.
     tolerance: float = 0.01
-    #: Never choose a rate at the edge of stability when another will do: the highest
-    #: candidate, or one whose next candidate up diverged in some seed. A rate one grid
-    #: step from blowing up in two seeds blows up in some others; the benchmark's
-    #: truth (a mean over seeds) loses a third of its score to each such seed.
+    #: Never choose a rate at the edge of stability when another will do: one whose
+    #: next candidate up failed in some seed (see ``failed_fraction``). A rate one grid
+    #: step from failing in two seeds fails in some others; the benchmark's truth (a
+    #: mean over seeds) loses a third of its score to each such seed. (Counting the
+    #: highest candidate as at the edge too, for want of evidence above it, lost more
+    #: than it saved there.)
     back_off: bool = True
+    #: Keep the range test's suggestion while it is within the seeds' noise of the best
+    #: (it survives each rung, and is chosen): the probes then give no reason to move,
+    #: and the suggestion also carries what the whole curve showed. Off, the lowest
+    #: rate within the noise is chosen.
+    keep_suggestion: bool = True
+    #: For ``back_off``, a probe failed when it blew up, or when its held-out loss fell by
+    #: less than this fraction of the largest fall any probe made by the same step.
+    failed_fraction: float = 0.1
     #: How a candidate's seeds make its score: ``"mean"``, or ``"worst"`` (the worst
     #: seed), which ranks a rate that only some seeds can use below a steady one.
     aggregate: str = "mean"
+    #: When the range test saw no learning (no suggestion, status flat or no_learning),
+    #: the candidates reach this many decades below the highest rate it tested (and
+    #: ``span_above`` above it): a slow learner's rate lies near the largest stable one.
+    fallback_decades: float = 3.0
     #: The score the choice is made on: held-out ``"loss"`` (smooth, defined for
     #: every task) or ``"accuracy"`` (classification only).
     metric: str = "loss"
@@ -147,7 +175,9 @@ class VerifyConfig:
         check_count("max_candidates", self.max_candidates, 2)
         check_count("min_steps", self.min_steps)
         check_count("val_size", self.val_size)
-        for name in ("span_below", "span_above", "min_epochs", "noise_sigmas", "tolerance"):
+        numbers = ("span_below", "span_above", "min_epochs", "noise_sigmas", "tolerance")
+        numbers += ("failed_fraction",)
+        for name in (*numbers, "fallback_decades"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
                 raise LRFinderError(f"VerifyConfig.{name} must be a number >= 0, got {value!r}")
@@ -461,7 +491,7 @@ def candidate_rates(
         low, high = min(low, math.log10(band[0])), max(high, math.log10(band[1]))
 
     def counts(spacing: float) -> tuple[int, int]:
-        below = math.floor((centre - low) / spacing + _EPS)
+        below = max(0, math.ceil((centre - low) / spacing - _EPS))
         return below, max(1, math.ceil((high - centre) / spacing - _EPS))
 
     spacing = 1.0 / config.per_decade
@@ -469,6 +499,19 @@ def candidate_rates(
         spacing *= 1.25
     below, above = counts(spacing)
     return tuple(float(10 ** (centre + k * spacing)) for k in range(-below, above + 1))
+
+
+def fallback_rates(top: float, config: VerifyConfig = DEFAULT_CONFIG) -> tuple[float, ...]:
+    """The candidates when the range test saw no learning: the top of what it tested.
+
+    A test that saw no learning stopped (or ended) at ``top``. A slow learner's good
+    rates lie near the largest stable one, and may lie above where the test stopped,
+    so the candidates reach :attr:`VerifyConfig.fallback_decades` below ``top`` and
+    :attr:`VerifyConfig.span_above` above it, on a grid as coarse as
+    :attr:`VerifyConfig.max_candidates` needs.
+    """
+    wide = replace(config, span_below=config.fallback_decades)
+    return candidate_rates(top, None, wide)
 
 
 # --------------------------------------------------------------------------- one probe
@@ -604,12 +647,24 @@ class _Standing:
             and self.means[lr] - self.means[best] <= (self.margin() + 1e-15)
         )
 
-    def preference(self) -> list[float]:
-        """Alive candidates, most preferred first: the lowest rate within noise of the
-        best, then the others within noise upwards, then the rest by score."""
+    def preference(self, favourite: float | None = None) -> list[float]:
+        """Alive candidates, most preferred first: ``favourite`` if it is within noise
+        of the best, then the lowest rate within noise, the others within noise
+        upwards, and the rest by score."""
         close = sorted(lr for lr in self.means if self.within(lr))
+        if favourite in close:
+            close.remove(favourite)
+            close.insert(0, favourite)
         rest = sorted((lr for lr in self.means if lr not in close), key=self.means.get)
         return close + rest
+
+    def survivors(self, keep: int, favourite: float | None = None) -> list[float]:
+        """The ``keep`` best candidates, increasing; ``favourite`` among them if it is
+        within noise of the best (in place of the last of them)."""
+        ranked = sorted(self.means, key=self.means.get)[:keep]
+        if favourite is not None and favourite not in ranked and self.within(favourite):
+            ranked[-1:] = [favourite]
+        return sorted(ranked)
 
 
 def _standing(
@@ -803,15 +858,17 @@ def verify(
     model = _check_model(model, model_factory)
     seeds = check_count("seeds", seeds)
     suggestion = result.analysis.suggestion
-    if lrs is None:
-        if suggestion.lr is None:
-            raise LRFinderError(
-                f"the range test gave no suggestion ({suggestion.reason}); give lrs=[...] "
-                "(CLI: --lrs) to verify rates of your choice"
-            )
-        candidates = candidate_rates(suggestion.lr, suggestion.band, config)
-    else:
+    if lrs is not None:
         candidates = _check_lrs(lrs)
+    elif suggestion.lr is not None:
+        candidates = candidate_rates(suggestion.lr, suggestion.band, config)
+    elif suggestion.status in NO_LEARNING and len(result.lrs):
+        candidates = fallback_rates(float(np.max(result.lrs)), config)
+    else:
+        raise LRFinderError(
+            f"the range test gave no suggestion ({suggestion.reason}); give lrs=[...] "
+            "(CLI: --lrs) to verify rates of your choice"
+        )
     opt = _optimizer_of(result, optimizer)
     settings = getattr(result, "settings", {}) or {}
     batch = check_count("batch_size", batch_size or settings.get("batch_size") or 64)
@@ -841,7 +898,7 @@ def verify(
         "model": repr(model),
         "config": _plain(config),
     }
-    run = _Run(jobs, candidates, seeds, budgets, config, n_jobs, callback)
+    run = _Run(jobs, candidates, seeds, budgets, config, n_jobs, callback, suggestion.lr)
     try:
         choice = run.race()
     except JobsInterrupted:
@@ -867,13 +924,17 @@ class _Choice:
     decided_at: int
     standing: _Standing | None  # at the deciding rung
     last: dict[float, _Standing]  # each candidate's standing at the last rung it reached
+    passed_over: tuple[tuple[float, str], ...] = ()  # preferred rates not chosen, and why
 
 
 class _Run:
     """The racing of one verification: the probes' states, rung by rung."""
 
-    def __init__(self, jobs, candidates, seeds, budgets, config, n_jobs, callback):
+    def __init__(self, jobs, candidates, seeds, budgets, config, n_jobs, callback, suggestion):
         self.jobs, self.candidates, self.seeds = jobs, tuple(candidates), seeds
+        match = [lr for lr in candidates if suggestion is not None and _same_rate(lr, suggestion)]
+        #: The candidate kept while the probes show nothing against it (the suggestion).
+        self.favourite = match[0] if match and config.keep_suggestion else None
         self.budgets, self.config, self.n_jobs = budgets, config, n_jobs
         self.callback = callback
         self.states: dict = {key: _State() for key in jobs}
@@ -902,7 +963,7 @@ class _Run:
             last.update({lr: standing for lr in alive})
             if r == len(self.budgets) - 1 or self.config.keep[r] == 1:
                 return self._confirm((standing, budget), last)
-            alive = sorted(sorted(standing.means, key=standing.means.get)[: self.config.keep[r]])
+            alive = standing.survivors(self.config.keep[r], self.favourite)
             if not alive:  # every candidate diverged
                 return self._confirm(None, last)
             self.planned = self.done + len(alive) * self.seeds
@@ -914,27 +975,53 @@ class _Run:
             return _Choice(None, self.budgets[0], None, last)
         standing, budget = decided
         final = self.budgets[-1]
-        order = standing.preference()
+        preferred = standing.preference(self.favourite)
+        order = preferred
         if self.config.back_off:  # a stable partition: rates off the edge first
             order = [lr for lr in order if not self._at_edge(lr)] + [
                 lr for lr in order if self._at_edge(lr)
             ]
+        failed: list[float] = []
         for lr in order:
             if budget < final:
                 self._advance([lr], final)
                 last[lr] = _standing([lr], self.states, final, self.config, self.seeds)
             if lr in last[lr].means:
-                return _Choice(lr, budget, standing, last)
-        return _Choice(None, budget, standing, last)
+                return _Choice(lr, budget, standing, last, self._passed(preferred, lr, failed))
+            failed.append(lr)
+        return _Choice(None, budget, standing, last, self._passed(preferred, None, failed))
+
+    def _passed(self, preferred, chosen, failed) -> tuple[tuple[float, str], ...]:
+        """The rates preferred to ``chosen`` that were not chosen, and why."""
+        ahead = preferred if chosen is None else preferred[: preferred.index(chosen)]
+        final = self.budgets[-1]
+        return tuple(
+            (lr, f"it blew up before {final} steps" if lr in failed else "the next rate up failed")
+            for lr in ahead
+        )
 
     def _at_edge(self, lr: float) -> bool:
-        """True for the highest candidate, and for one whose next candidate up diverged
-        in some seed: nothing shows that a somewhat larger rate, or another seed, is safe."""
+        """True for a candidate whose next candidate up failed in some seed: it blew up,
+        or its held-out loss fell by less than :attr:`VerifyConfig.failed_fraction` of
+        the best fall any candidate made by the same step (it only thrashes at a rate
+        where a smaller one learns)."""
         i = self.candidates.index(lr)
         if i == len(self.candidates) - 1:
-            return True
-        above = self.candidates[i + 1]
-        return any(self.states[(above, s)].diverged for s in range(self.seeds))
+            return False
+        above = [self.states[(self.candidates[i + 1], s)] for s in range(self.seeds)]
+        return any(p.diverged or self._fell_short(p) for p in above)
+
+    def _fell_short(self, probe: _State) -> bool:
+        if len(probe.steps) < 2:
+            return False
+        step, fall = probe.steps[-1], probe.val_loss[0] - probe.val_loss[-1]
+        falls = [
+            s.val_loss[0] - s.val_loss[s.steps.index(step)]
+            for s in self.states.values()
+            if step in s.steps and not s.diverged
+        ]
+        best = max(falls, default=0.0)
+        return best > 0 and fall < self.config.failed_fraction * best
 
     def verification(self, suggestion, choice: _Choice | None, settings) -> Verification:
         probes = tuple(
@@ -996,15 +1083,21 @@ def _reason(v: Verification, choice: _Choice | None) -> str:
     score = "held-out loss" if v.metric == "loss" else "held-out accuracy"
     standing = choice.standing
     best = standing.best() if standing is not None else None
-    how = (
-        f"the best {score} at {choice.decided_at} steps"
-        if best is None or _same_rate(best, v.lr)
-        else f"within the seeds' noise of the best ({best:.3g}) at {choice.decided_at} steps, "
-        "and lower, so safer"
-    )
+    if best is None or _same_rate(best, v.lr):
+        how = f"the best {score} at {choice.decided_at} steps"
+    else:
+        how = f"within the seeds' noise of the best ({best:.3g}) at {choice.decided_at} steps"
+        stands = v.suggestion is not None and _same_rate(v.lr, v.suggestion)
+        how += ", so the suggestion stands" if stands else ", and lower, so safer"
+    for lr, why in choice.passed_over:
+        how += f"; {lr:.3g} ranked higher, but {why}"
     if choice.decided_at < v.budgets[-1]:
         how += f"; it still learned, without blowing up, at {v.budgets[-1]}"
-    if v.confirmed is None:
+    if v.suggestion is None:
+        verdict = (
+            "the range test gave no suggestion, so the candidates spanned the top of its range"
+        )
+    elif v.confirmed is None:
         verdict = "the suggestion was not among the candidates"
     elif v.confirmed:
         verdict = f"this confirms the suggestion {v.suggestion:.3g}"

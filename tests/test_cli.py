@@ -628,7 +628,7 @@ def test_search_says_when_the_default_test_was_extended():
 
 # --------------------------------------------------------------------------- verify
 
-#: Short verification probes: rungs of 2, 8 and 32 steps.
+#: Short verification probes: rungs of 3, 11 and 32 steps.
 VERIFY_FAST = ["--verify-steps", "32"]
 
 
@@ -658,12 +658,20 @@ def verified(tmp_path_factory):
     return result, paths
 
 
+def test_verify_is_a_command_with_help():
+    assert "verify" in invoke(["--help"]).stdout
+    text = " ".join(invoke(["verify", "--help"]).stdout.split())
+    assert "RUN" in text and "--jobs" in text and "--lrs" in text and "--plot" in text
+    search = " ".join(invoke(["search", "--help"]).stdout.split())
+    assert "--verify" in search and "--verify-steps" in search and "--jobs" in search
+
+
 def test_search_verify_prints_the_probe_table_and_the_verdict(verified):
     result, paths = verified
     out = result.stdout
     assert "Verification: held-out loss" in out
     assert "seed 0" in out and "seed 1" in out and "diverged" in out and "chosen" in out
-    assert "grid search" in out and "8/32" in out  # the budget is stated
+    assert "grid search" in out and "11/32 steps" in out  # the budget is stated
     assert "suggested learning rate for adam" in out
     last = out.strip().splitlines()[-1]
     assert last.startswith("verified learning rate for adam: ")
@@ -713,7 +721,7 @@ def test_verify_given_rates_writes_json_and_plot(verified, tmp_path):
 
 def test_ctrl_c_during_verify_saves_the_finished_probes(verified, tmp_path, monkeypatch):
     _, paths = verified
-    interrupt_after(monkeypatch, 20)  # rung 0 is 2 steps a probe
+    interrupt_after(monkeypatch, 20)  # rung 0 is 3 steps a probe
     out = tmp_path / "partial.json"
     result = invoke(["verify", paths["json"], "--steps", "32", "--json", out])
     assert result.exit_code == 130

@@ -1,7 +1,7 @@
 """``lrfinder.verify``: candidates, probes from scratch, the choice, JSON, parallel backends.
 
-Everything runs on digits with an 8-unit network and probes of 64 steps (rungs of 4,
-16 and 64), so each verification takes a fraction of a second.
+Everything runs on digits with an 8-unit network and probes of 64 steps (rungs of 6,
+21 and 64), so each verification takes a fraction of a second.
 """
 
 from __future__ import annotations
@@ -56,14 +56,19 @@ def checked(tested, digits) -> Verification:
 
 
 def test_candidates_hold_the_suggestion_and_span_its_band_and_half_a_decade():
-    lrs = candidate_rates(0.01, (0.005, 0.02))
+    config = VerifyConfig()
+    lrs = candidate_rates(0.01, (0.005, 0.02), config)
     assert any(math.isclose(lr, 0.01) for lr in lrs)
-    assert min(lrs) <= 0.01 / 10**0.5 * 1.0001
-    assert max(lrs) >= 0.01 * 10**0.5
+    assert min(lrs) <= 0.01 / 10**config.span_below * 1.0001
+    assert max(lrs) >= 0.01 * 10**config.span_above / 1.0001
     assert sum(lr > 0.01 * 1.0001 for lr in lrs) >= 1
-    assert list(lrs) == sorted(lrs)
-    steps = np.diff(np.log10(lrs))
-    assert np.allclose(steps, 0.25)
+    assert list(lrs) == sorted(lrs) and len(lrs) <= config.max_candidates
+
+
+def test_candidates_are_a_quarter_decade_apart_when_few_enough():
+    lrs = candidate_rates(0.01, (0.005, 0.02), VerifyConfig(span_above=1.0, max_candidates=9))
+    assert np.allclose(np.diff(np.log10(lrs)), 0.25)
+    assert math.isclose(lrs[0], 10**-2.5) and math.isclose(lrs[-1], 0.1)
 
 
 def test_a_wide_band_gets_a_coarser_grid_not_more_candidates():
@@ -91,7 +96,7 @@ def test_verify_probes_every_candidate_and_reports_its_budget(checked, tested):
     result, _ = tested
     v = checked
     assert v.suggestion == result.suggestion
-    assert v.budgets == (4, 16, 64)
+    assert v.budgets == (6, 21, 64)
     assert len(v.probes) == 2 * len(v.candidates)
     assert v.lr in v.candidates
     assert v.steps_spent == sum(p.steps_trained for p in v.probes)
@@ -172,6 +177,41 @@ def test_a_lower_rate_within_the_noise_is_preferred():
     assert standing.preference()[0] == 0.01
     clear = _Standing((0.01, 0.03), {0.01: 1.00, 0.03: 0.80}, 0.05, 0.0)
     assert clear.preference()[0] == 0.03
+
+
+def test_the_suggestion_stands_while_it_is_within_the_noise():
+    standing = _Standing((0.01, 0.03, 0.1), {0.01: 1.00, 0.03: 0.97, 0.1: 0.99}, 0.05, 0.0)
+    assert standing.preference(favourite=0.1)[0] == 0.1
+    assert standing.preference(favourite=0.3)[0] == 0.01  # not a candidate: no effect
+    worse = _Standing((0.01, 0.03, 0.1), {0.01: 1.00, 0.03: 0.97, 0.1: 1.5}, 0.05, 0.0)
+    assert worse.preference(favourite=0.1)[0] == 0.01
+
+
+def test_the_suggestion_survives_a_rung_while_within_the_noise():
+    standing = _Standing((0.01, 0.03, 0.1), {0.01: 1.00, 0.03: 0.97, 0.1: 0.99}, 0.05, 0.0)
+    assert standing.survivors(2) == [0.03, 0.1]
+    assert standing.survivors(2, favourite=0.01) == [0.01, 0.03]
+    assert standing.survivors(1, favourite=0.5) == [0.03]
+
+
+def test_a_rate_next_to_one_that_blew_up_is_passed_over(tested, digits):
+    result, model = tested
+    v = verify(result, model, digits, lrs=[0.003, 0.3, 1e4], steps=STEPS, optimizer="sgd")
+    assert all(p.diverged for p in v.probes_of(1e4))
+    scores = v.scores_at(v.decided_at)
+    assert scores[0.3] < scores[0.003]  # 0.3 did better, but 1e4 right above it blew up
+    assert v.lr == 0.003
+    assert "0.3 ranked higher, but the next rate up failed" in v.reason
+    plain = verify(
+        result,
+        model,
+        digits,
+        lrs=[0.003, 0.3, 1e4],
+        steps=STEPS,
+        optimizer="sgd",
+        config=VerifyConfig(back_off=False),
+    )
+    assert plain.lr == 0.3
 
 
 def test_the_tolerance_makes_agreeing_seeds_no_proof_of_a_difference():
@@ -275,15 +315,31 @@ def test_bad_config_is_refused(kwargs):
         VerifyConfig(**kwargs)
 
 
-def test_no_suggestion_and_no_rates_is_an_error(digits):
+def test_a_test_that_saw_no_learning_is_verified_at_the_top_of_its_range(digits):
     flat = lrfinder.RangeTestResult.from_curve(
         np.geomspace(1e-4, 1, 50), np.ones(50), settings={"optimizer": "sgd"}
     )
+    assert flat.analysis.status == "flat"
+    model = TwoLayerNet.for_dataset(digits, 8)
+    v = verify(flat, model, digits, steps=16)
+    config = VerifyConfig()
+    assert min(v.candidates) <= 10**-config.fallback_decades * 1.0001
+    assert max(v.candidates) > 1.0
+    assert len(v.candidates) <= config.max_candidates
+    assert v.suggestion is None and v.confirmed is None
+    assert "no suggestion" in v.reason
+
+
+def test_no_suggestion_for_another_reason_needs_rates(digits):
+    rising = lrfinder.RangeTestResult.from_curve(
+        np.geomspace(1e-4, 1, 50), np.geomspace(1, 100, 50), settings={"optimizer": "sgd"}
+    )
+    assert rising.suggestion is None and rising.analysis.status not in ("flat", "no_learning")
     model = TwoLayerNet.for_dataset(digits, 8)
     with pytest.raises(LRFinderError, match="lrs="):
-        verify(flat, model, digits)
-    v = verify(flat, model, digits, lrs=[0.1], steps=8)
-    assert v.suggestion is None and v.confirmed is None
+        verify(rising, model, digits)
+    v = verify(rising, model, digits, lrs=[0.1], steps=8)
+    assert v.candidates == (0.1,) and v.confirmed is None
 
 
 # --------------------------------------------------------------------------- parallel
@@ -315,7 +371,7 @@ def test_ctrl_c_keeps_the_probes_that_finished(tested, digits, monkeypatch):
 
     def loss_and_grads(self, x, y):
         count["n"] += 1
-        if count["n"] > 40:  # rung 0 is 4 steps a probe: ten probes finish, then Ctrl-C
+        if count["n"] > 36:  # rung 0 is 6 steps a probe: six probes finish, then Ctrl-C
             raise KeyboardInterrupt
         return original(self, x, y)
 
@@ -325,6 +381,6 @@ def test_ctrl_c_keeps_the_probes_that_finished(tested, digits, monkeypatch):
     partial = stop.value.verification
     assert partial.lr is None and "interrupted" in partial.reason
     finished = [p for p in partial.probes if p.steps_trained > 0]
-    assert len(finished) >= 10  # a probe that diverged early took fewer steps
-    assert all(p.steps[0] == 0 and p.steps_trained <= 4 for p in finished)
-    assert partial.steps_spent <= 40
+    assert len(finished) >= 6  # a probe that diverged early took fewer steps
+    assert all(p.steps[0] == 0 and p.steps_trained <= 6 for p in finished)
+    assert partial.steps_spent <= 36
