@@ -1,0 +1,200 @@
+"""How much does ``verify`` improve on ``auto``? Per-run regret, cost, and wall time.
+
+Every cached range test of ``benchmarks/quality.py`` (5 initial x 2 batch-order
+seeds per dataset and optimizer) is verified with :func:`lrfinder.verify` on a
+network with the same initial seed, and the verified rate is scored against the
+same grid-search truth as ``auto``'s (``quality.regret_of``: percentage points of
+test accuracy, R^2 points for ``sine``). The probes hold out part of the training
+data for scoring; the test split, on which the truth is measured, is never seen.
+
+Run from the repository root, after ``benchmarks/quality.py`` has filled its cache::
+
+    python benchmarks/verify_quality.py --datasets small --jobs 2   # the six small problems
+    python benchmarks/verify_quality.py --datasets digits,mnist --jobs 2
+    python benchmarks/verify_quality.py --timing                    # serial vs 2 jobs
+
+Columns, per (dataset, optimizer) cell over its runs: mean and worst regret of
+``auto`` and of the verified rate, how often verify confirmed the suggestion, and
+the mean cost as a fraction of the 25-rate x 3-seed grid search at the same budget.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import quality  # noqa: E402  (benchmarks/quality.py: data, cache, truth, regret)
+
+#: The probe seeds of run ``k`` start here + 2k, away from the truth's seeds 0..2.
+PROBE_SEED = 1000
+
+
+def _verify_run(name: str, opt: str, init: int, order: int, root, config_kwargs: dict):
+    from lrfinder.results import load_result
+    from lrfinder.verify import NO_LEARNING, VerifyConfig, verify
+
+    ds = quality.load(name, root)
+    result = load_result(quality._range_path(name, opt, init, order))
+    if result.suggestion is None and result.analysis.status not in NO_LEARNING:
+        return None  # verify needs rates to probe: the user keeps no rate
+    run = init * 2 + order
+    if ds.task == "regression" and config_kwargs.get("metric") == "accuracy":
+        config_kwargs = {**config_kwargs, "metric": "loss"}
+    v = verify(
+        result,
+        quality.network(ds, init),
+        ds,
+        seed=PROBE_SEED + 2 * run,
+        config=VerifyConfig(**config_kwargs),
+    )
+    return v.lr, v.confirmed, v.cost_ratio
+
+
+def evaluate(cells, inits, orders, root, jobs: int, config_kwargs: dict) -> dict:
+    from joblib import Parallel, delayed
+
+    tasks = [(n, o, i, r) for n, o in cells for i in inits for r in orders]
+    out = Parallel(n_jobs=jobs, verbose=0)(
+        delayed(_verify_run)(n, o, i, r, root, config_kwargs) for n, o, i, r in tasks
+    )
+    table: dict = {}
+    for (n, o, i, r), got in zip(tasks, out, strict=True):
+        table.setdefault((n, o), []).append(((i, r), got))
+    return table
+
+
+def report(table: dict, truth_seeds: range) -> tuple[str, dict]:
+    lines = [
+        "per-run regret (pp) of auto and of verify; conf = runs where verify confirmed auto; "
+        "cost = steps / grid search",
+        f"{'dataset':<11}{'optimizer':<9}{'best lr':>8} | {'auto mean':>9} {'worst':>6} | "
+        f"{'verify mean':>11} {'worst':>6} | {'conf':>4} {'cost':>7}",
+    ]
+    lines.append("-" * len(lines[-1]))
+    summary: dict = {}
+    groups: dict = {}
+    for (name, opt), runs in table.items():
+        t = quality.truth(name, opt, truth_seeds)
+        results = quality.range_results(name, opt, range(5), range(2))
+        by_key = {(i, r): results[i * 2 + r] for i in range(5) for r in range(2)}
+        auto, verified, confirmed, cost = [], [], [], []
+        for key, got in runs:
+            a = by_key[key].suggestion
+            auto.append(quality.regret_of(a, t))
+            if got is None:  # no suggestion and no fallback: the user keeps none
+                verified.append(quality.regret_of(None, t))
+                continue
+            lr, conf, ratio = got
+            verified.append(quality.regret_of(lr, t))
+            confirmed.append(bool(conf))
+            cost.append(ratio)
+        row = {
+            "best_lr": t.best_lr,
+            "auto": auto,
+            "verify": verified,
+            "confirmed": sum(confirmed),
+            "cost": float(np.mean(cost)) if cost else math.nan,
+        }
+        summary[f"{name}/{opt}"] = row
+        group = "small" if name in quality.SMALL else name
+        groups.setdefault(group, []).append(row)
+        lines.append(
+            f"{name:<11}{opt:<9}{t.best_lr:>8.2g} | {np.mean(auto):>9.2f} {np.max(auto):>6.2f} | "
+            f"{np.mean(verified):>11.2f} {np.max(verified):>6.2f} | "
+            f"{sum(confirmed):>2}/{len(runs):<2}{'1/' + format(1 / row['cost'], '.0f'):>6}"
+        )
+    lines.append("-" * len(lines[1]))
+    for group, rows in groups.items():
+        auto = [x for row in rows for x in row["auto"]]
+        ver = [x for row in rows for x in row["verify"]]
+        over = sum(np.mean(row["verify"]) >= 2.0 for row in rows)
+        worse = sum(np.mean(row["verify"]) > np.mean(row["auto"]) + 1e-9 for row in rows)
+        cost = np.nanmean([row["cost"] for row in rows])
+        lines.append(
+            f"{group:<20} auto {np.mean(auto):6.2f} mean {np.max(auto):6.2f} worst | verify "
+            f"{np.mean(ver):6.2f} mean {np.max(ver):6.2f} worst | cells >= 2 pp: {over}/"
+            f"{len(rows)}, worse than auto: {worse}/{len(rows)} | cost 1/{1 / cost:.0f}"
+        )
+    return "\n".join(lines), summary
+
+
+def timing(root, repeats: int = 3) -> str:
+    """Wall time of a verified search (range test + verify), serial against two jobs."""
+    from joblib import Parallel, delayed
+
+    from lrfinder.rangetest import find_lr
+    from lrfinder.verify import verify
+
+    Parallel(n_jobs=2)(delayed(math.sqrt)(i) for i in range(2))  # start the workers once
+    lines = [f"wall time of find_lr + verify (best of {repeats}), seconds"]
+    for name in ("digits", "mnist"):
+        if name == "mnist" and not quality.mnist_available(root):
+            lines.append("mnist: not found, skipped")
+            continue
+        ds = quality.load(name, root)
+        times = {}
+        for jobs in (1, 2):
+            best = math.inf
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                model = quality.network(ds, 0)
+                result = find_lr(model, ds, optimizer="adam")
+                verify(result, model, ds, n_jobs=jobs)
+                best = min(best, time.perf_counter() - t0)
+            times[jobs] = best
+        lines.append(
+            f"{name:<7} serial {times[1]:6.2f}  --jobs 2 {times[2]:6.2f}  "
+            f"speedup {times[1] / times[2]:.2f}x"
+        )
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", default="small", help="comma-separated, 'small' or 'all'")
+    parser.add_argument("--optimizers", default=",".join(quality.OPTIMIZERS))
+    parser.add_argument("--jobs", type=int, default=1, help="joblib worker processes")
+    parser.add_argument("--data-dir", default=None, help="folder holding mnist/")
+    parser.add_argument("--timing", action="store_true", help="only the wall-time comparison")
+    parser.add_argument("--config", default="{}", help="VerifyConfig fields as JSON")
+    parser.add_argument("--json", type=Path, default=None, help="also write the table as JSON")
+    args = parser.parse_args(argv)
+
+    root = quality.data_dir(args.data_dir)
+    if args.timing:
+        print(timing(root))
+        return 0
+    if args.datasets == "small":
+        datasets = list(quality.SMALL)
+    elif args.datasets == "all":
+        datasets = list(quality.ALL)
+    else:
+        datasets = [d for d in args.datasets.split(",") if d]
+    if "mnist" in datasets and not quality.mnist_available(root):
+        print(f"MNIST not found under {root}; skipping it", file=sys.stderr)
+        datasets.remove("mnist")
+    cells = [(d, o) for d in datasets for o in args.optimizers.split(",") if o]
+    inits, orders, truth_seeds = range(5), range(2), range(3)
+    quality.compute(cells, inits, orders, truth_seeds, root, args.jobs)  # a no-op when cached
+    config = json.loads(args.config)
+    if "rungs" in config:
+        config["rungs"] = tuple(config["rungs"])
+    t0 = time.perf_counter()
+    table = evaluate(cells, inits, orders, root, args.jobs, config)
+    text, summary = report(table, truth_seeds)
+    print(text)
+    print(f"({time.perf_counter() - t0:.0f}s, config {config or 'default'})", file=sys.stderr)
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
