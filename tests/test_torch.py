@@ -19,6 +19,8 @@ torch = pytest.importorskip(
 )
 
 import lrfinder.torch as lt  # noqa: E402
+
+torch.set_num_threads(1)  # tiny models: one thread is fastest, and fair to a busy CI box
 from lrfinder import (  # noqa: E402
     LearningRateSearcher,
     Looper,
