@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from lrfinder import imports
 from lrfinder.errors import LRFinderError
 from lrfinder.optimizers import cold_start_gain as optimizer_cold_start_gain
 
@@ -349,11 +350,16 @@ def _decode(values: list) -> np.ndarray:
 
 
 def load_result(path) -> RangeTestResult:
-    """Load a result saved with :meth:`RangeTestResult.to_json`, or a plain ``lr,loss`` CSV.
+    """Load a result saved with :meth:`RangeTestResult.to_json`, or a curve recorded elsewhere.
 
-    A CSV may come from any framework (torch-lr-finder's ``history``, fastai's
-    recorder, a Keras callback): two columns, learning rate then loss, with an
-    optional header row.
+    A file is read as JSON when it is named ``.json`` or its text starts with ``{`` or
+    ``[``: lrfinder's own result (it has a ``schema`` field), or a learning-rate history,
+    an object with ``lr`` and ``loss`` lists (torch-lr-finder's ``history`` saved with
+    ``json.dump``). Any other file is a table of ``lr,loss`` rows from any framework
+    (torch-lr-finder, fastai, Keras, ``np.savetxt``, Excel): ``,``, ``;``, tab or space
+    separated, with an optional header. :mod:`lrfinder.imports` says exactly what is
+    read, and when a file is refused instead (a header-less file whose lr column is not
+    plain, rows whose rate falls and no step column to order them).
     """
     path = Path(path)
     if not path.is_file():
@@ -361,96 +367,45 @@ def load_result(path) -> RangeTestResult:
             f"result file {str(path)!r} does not exist; give the path of a --json file or a "
             "lr,loss CSV"
         )
+    source = f"result file {str(path)!r}"
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise LRFinderError(f"cannot read result file {str(path)!r}: {err}") from None
-    if path.suffix.lower() == ".csv":
+        raw = path.read_bytes()
+    except OSError as err:
+        raise LRFinderError(f"cannot read {source}: {err.strerror}") from None
+    text = imports.decode(raw, source)
+    if path.suffix.lower() != ".json" and not imports.looks_like_json(text):
         return _curve_from_csv(text, str(path))
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
         raise LRFinderError(
-            f"result file {str(path)!r} is not valid JSON (line {err.lineno}): {err.msg}; "
-            "re-create it with lrfinder search --json"
+            f"{source} is not valid JSON (line {err.lineno}): {err.msg}; {imports.ACCEPTED}"
         ) from None
-    if not isinstance(data, dict):
-        raise LRFinderError(f"result file {str(path)!r} does not hold a JSON object")
-    return RangeTestResult.from_dict(data, source=f"result file {str(path)!r}")
-
-
-#: Header names understood in a CSV, for each column lrfinder reads.
-CSV_LR_NAMES = ("lr", "lrs", "learning_rate", "learning rate")
-CSV_LOSS_NAMES = ("loss", "losses")
-CSV_RUN_NAMES = ("run",)
-
-
-def _column(header: list[str], names: tuple[str, ...]) -> int | None:
-    for index, cell in enumerate(header):
-        if cell.lower() in names:
-            return index
-    return None
-
-
-def _curve_from_csv(text: str, source: str) -> RangeTestResult:
-    """Read ``lr,loss`` rows; with a header, the ``lr``/``loss`` (and ``run``) columns by name."""
-    rows = [line.strip() for line in text.splitlines() if line.strip()]
-    if not rows:
-        raise LRFinderError(f"{source} has no lr,loss rows")
-    first = [c.strip().strip('"') for c in rows[0].split(",")]
-    lr_col, loss_col, run_col = 0, 1, None
-    has_header = not all(_is_number(c) for c in first)
-    if has_header:
-        lr_col = _column(first, CSV_LR_NAMES)
-        loss_col = _column(first, CSV_LOSS_NAMES)
-        run_col = _column(first, CSV_RUN_NAMES)
-        if len(first) == 2 and lr_col is None and loss_col is None:
-            lr_col, loss_col = 0, 1  # any two-column header: lr then loss
-        if lr_col is None or loss_col is None:
-            raise LRFinderError(
-                f"{source} header {rows[0]!r} has no 'lr' and 'loss' columns; "
-                "name them so, or give two unlabelled columns lr,loss"
-            )
-        rows = rows[1:]
-    width = len(first)
-    runs: dict[float, tuple[list[float], list[float]]] = {}
-    for number, line in enumerate(rows, start=2 if has_header else 1):
-        cells = [c.strip() for c in line.split(",")]
-        if len(cells) != width:
-            raise LRFinderError(
-                f"{source} line {number} has {len(cells)} columns, expected {width}; "
-                "each row must be lr,loss"
-            )
-        try:
-            values = [float(c) for c in cells]
-        except ValueError:
-            raise LRFinderError(
-                f"{source} line {number} is not all numbers: {line!r}; each row must be lr,loss"
-            ) from None
-        run = values[run_col] if run_col is not None else 0.0
-        lrs, losses = runs.setdefault(run, ([], []))
-        lrs.append(values[lr_col])
-        losses.append(values[loss_col])
-    if not runs:
-        raise LRFinderError(f"{source} has no lr,loss rows")
+    if isinstance(data, dict) and "schema" in data:
+        return RangeTestResult.from_dict(data, source=source)
+    lrs, losses = imports.history_curve(data, source)
     try:
-        if len(runs) == 1:
-            lrs, losses = next(iter(runs.values()))
-            return RangeTestResult.from_curve(lrs, losses, settings={"source": source})
-        return _repeats_from_runs(list(runs.values()), source)
+        return RangeTestResult.from_curve(lrs, losses, settings={"source": str(path)})
     except LRFinderError as err:
         raise LRFinderError(f"{source}: {err}") from None
 
 
-def _is_number(text: str) -> bool:
+def _curve_from_csv(text: str, source: str) -> RangeTestResult:
+    """A delimited table of ``lr,loss`` rows (one run, or ``run`` and ``step`` columns).
+
+    See :func:`lrfinder.imports.table_runs` for how it is read.
+    """
+    runs = imports.table_runs(text, source)
     try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+        if len(runs) == 1:
+            lrs, losses = runs[0]
+            return RangeTestResult.from_curve(lrs, losses, settings={"source": source})
+        return _repeats_from_runs(runs, source)
+    except LRFinderError as err:
+        raise LRFinderError(f"{source}: {err}") from None
 
 
-def _repeats_from_runs(runs: list[tuple[list[float], list[float]]], source: str):
+def _repeats_from_runs(runs: list[tuple[np.ndarray, np.ndarray]], source: str):
     """Rebuild a repeated test from per-run rows (the ``step,run,lr,loss`` CSV)."""
     longest = max((np.asarray(lrs) for lrs, _ in runs), key=len)
     run_losses = np.full((len(runs), longest.size), np.nan)
