@@ -718,6 +718,8 @@ VERIFY_FIGSIZE = (10.0, 8.0)
 #: The chosen rate's colour and the rung lines' colour map.
 CHOSEN_COLOR = "black"
 RUNG_CMAP = "viridis"
+#: Room left of the lowest and right of the highest candidate, in decades.
+PROBE_PAD_DECADES = 0.15
 
 
 def plot_verification(verification, result=None, path=None):
@@ -815,6 +817,11 @@ def _draw_probes(ax, verification) -> None:
             label=f"verified: {_fmt_lr(verification.lr)}",
         )
     ax.set_xscale("log")
+    if verification.candidates:  # the probes may reach past the range test's last rate
+        low, high = ax.get_xlim()
+        pad = 10**PROBE_PAD_DECADES
+        lowest, highest = min(verification.candidates), max(verification.candidates)
+        ax.set_xlim(min(low, lowest / pad), max(high, highest * pad))
     ax.set_ylabel(f"held-out {metric}")
     ax.set_xlabel("learning rate (log scale)")
     ax.grid(True, which="major", alpha=0.3)

@@ -384,3 +384,21 @@ def test_ctrl_c_keeps_the_probes_that_finished(tested, digits, monkeypatch):
     assert len(finished) >= 6  # a probe that diverged early took fewer steps
     assert all(p.steps[0] == 0 and p.steps_trained <= 6 for p in finished)
     assert partial.steps_spent <= 36
+
+
+# --------------------------------------------------------------------------- plot
+
+
+def test_the_plot_puts_the_probes_under_the_range_test(checked, tested, tmp_path):
+    from lrfinder.plotting import plot_verification
+
+    result, _ = tested
+    fig = plot_verification(checked, result, path=tmp_path / "v.png")
+    top, probes = fig.axes[:2]
+    low, high = probes.get_xlim()
+    assert low <= min(checked.candidates) and high >= max(checked.candidates)
+    assert top.get_xlim() == probes.get_xlim()  # one lr axis
+    assert any(f"{checked.lr:.1e}" in text.get_text() for text in probes.get_legend().texts)
+    assert (tmp_path / "v.png").read_bytes().startswith(b"\x89PNG")
+    alone = plot_verification(checked)
+    assert len(alone.axes) == 1
