@@ -1,9 +1,9 @@
 """One runner for independent jobs: joblib, with one BLAS thread per job.
 
 Verification probes (and any other set of independent runs) go through
-:func:`run_jobs`, which hands them to :class:`joblib.Parallel`. The backend is
-whatever :func:`joblib.parallel_config` says: loky processes on one machine by
-default, or a cluster::
+:func:`run_jobs` or a :class:`JobRunner`, which hand them to
+:class:`joblib.Parallel`. The backend is whatever :func:`joblib.parallel_config`
+says: loky processes on one machine by default, or a cluster::
 
     from dask.distributed import Client
     from joblib import parallel_config
@@ -37,7 +37,7 @@ BLAS_THREADS = 1
 
 
 class JobsInterrupted(KeyboardInterrupt):
-    """Ctrl-C during :func:`run_jobs`. ``results[i]`` is task ``i``'s result, or None
+    """Ctrl-C during :meth:`JobRunner.run`. ``results[i]`` is task ``i``'s result, or None
     when it had not finished."""
 
     def __init__(self, results: list):
@@ -84,6 +84,70 @@ def _call(index: int, function: Callable, args: tuple) -> tuple[int, Any]:
         return index, function(*args)
 
 
+class JobRunner:
+    """A :class:`joblib.Parallel` kept open across several batches of jobs.
+
+    Use it as a context manager when one task's jobs come in rounds (the rungs of a
+    verification): the workers, and the copies of large arrays that joblib shares
+    with them, are then set up once instead of once a round::
+
+        with JobRunner(n_jobs=2) as runner:
+            first = runner.run(train, tasks)
+            second = runner.run(train, more_tasks)
+
+    Parameters
+    ----------
+    n_jobs : int, optional
+        Workers, as for :class:`joblib.Parallel` (-1: one per core). None: the
+        ``n_jobs`` of the enclosing :func:`joblib.parallel_config`, else 1 (in
+        this process, no workers started).
+    """
+
+    def __init__(self, n_jobs: int | None = None):
+        from joblib import Parallel
+
+        self._parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+
+    def __enter__(self) -> JobRunner:
+        self._parallel.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._parallel.__exit__(*exc)
+
+    def run(
+        self,
+        function: Callable,
+        tasks: Sequence[tuple],
+        on_result: Callable[[int, Any], None] | None = None,
+    ) -> list:
+        """Return ``[function(*task) for task in tasks]``, computed by the workers.
+
+        ``function`` must be a module-level function (it is pickled to the
+        workers). ``on_result(index, result)`` is called in this process as each
+        job finishes, in the order they finish (e.g. for a progress bar).
+
+        Raises
+        ------
+        JobsInterrupted
+            On Ctrl-C, with the results that had finished.
+        """
+        from joblib import delayed
+
+        results: list = [None] * len(tasks)
+        if not tasks:
+            return results
+        jobs = (delayed(_call)(i, function, tuple(args)) for i, args in enumerate(tasks))
+        try:
+            for index, result in self._parallel(jobs):
+                results[index] = result
+                if on_result is not None:
+                    on_result(index, result)
+        except KeyboardInterrupt:
+            raise JobsInterrupted(results) from None
+        return results
+
+
 def run_jobs(
     function: Callable,
     tasks: Sequence[tuple],
@@ -93,38 +157,12 @@ def run_jobs(
 ) -> list:
     """Return ``[function(*task) for task in tasks]``, computed through joblib.
 
-    Parameters
-    ----------
-    function : callable
-        A module-level function (it is pickled to the workers).
-    tasks : sequence of tuple
-        The positional arguments of each call.
-    n_jobs : int, optional
-        Workers, as for :class:`joblib.Parallel` (-1: one per core). None: the
-        ``n_jobs`` of the enclosing :func:`joblib.parallel_config`, else 1 (in
-        this process, no workers started).
-    on_result : callable, optional
-        ``on_result(index, result)`` in this process as each job finishes (in
-        the order they finish), e.g. for a progress bar.
+    One batch of jobs with :class:`JobRunner` (see there for the parameters).
 
     Raises
     ------
     JobsInterrupted
         On Ctrl-C, with the results that had finished.
     """
-    from joblib import Parallel, delayed
-
-    results: list = [None] * len(tasks)
-    if not tasks:
-        return results
-    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-    try:
-        for index, result in parallel(
-            delayed(_call)(i, function, tuple(args)) for i, args in enumerate(tasks)
-        ):
-            results[index] = result
-            if on_result is not None:
-                on_result(index, result)
-    except KeyboardInterrupt:
-        raise JobsInterrupted(results) from None
-    return results
+    with JobRunner(n_jobs) as runner:
+        return runner.run(function, tasks, on_result)

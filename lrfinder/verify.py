@@ -54,7 +54,7 @@ Cost
     steps of a grid search answering the same question (25 rates, 3 seeds, the
     same budget each); the target is at most 1/20 of it.
 
-The probes are independent jobs, run through :func:`lrfinder.parallel.run_jobs`:
+The probes are independent jobs, run through :class:`lrfinder.parallel.JobRunner`:
 ``n_jobs`` loky processes by default, or a Dask or Ray cluster with
 :func:`joblib.parallel_config`. Each probe takes its randomness from its seed
 and uses one BLAS thread, so the result is bit-identical for every backend and
@@ -76,7 +76,7 @@ import numpy as np
 from lrfinder.batches import ArrayData, BatchSampler, as_array_data, param_dtype
 from lrfinder.errors import LRFinderError, check_count, check_positive
 from lrfinder.optimizers import OPTIMIZERS, Optimizer, get_optimizer
-from lrfinder.parallel import JobsInterrupted, run_jobs
+from lrfinder.parallel import JobRunner, JobsInterrupted
 
 #: Written into every verification JSON file.
 SCHEMA_VERSION = 1
@@ -951,10 +951,14 @@ class _Run:
             if self.callback is not None:
                 self.callback(self.done, max(self.planned, self.done))
 
-        run_jobs(_advance, tasks, n_jobs=self.n_jobs, on_result=finished)
+        self.runner.run(_advance, tasks, on_result=finished)
 
     def race(self) -> _Choice:
         """Train rung by rung, keep the best few, decide, then confirm the choice."""
+        with JobRunner(self.n_jobs) as self.runner:  # one set of workers for every rung
+            return self._race()
+
+    def _race(self) -> _Choice:
         alive = list(self.candidates)
         last: dict[float, _Standing] = {}
         for r, budget in enumerate(self.budgets):
