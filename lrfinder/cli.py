@@ -854,6 +854,17 @@ def compare(
             rich_help_panel=_OUTPUT,
         ),
     ] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            callback=_check_jobs,
+            help="Optimizers to run at once, in worker processes (-1: one per core). The "
+            "comparison is the same for any number [default: 1].",
+            rich_help_panel=_RUN,
+        ),
+    ] = None,
 ) -> None:
     """Find each optimizer's learning rate, train the same network with it, compare them."""
     _check_output(json_path, "--json")
@@ -885,6 +896,7 @@ def compare(
                 seed=seed,
                 schedule=schedule,
                 method=method.value,
+                n_jobs=jobs,
                 progress=report,
                 **options,
             )

@@ -11,6 +11,7 @@ This module returns data and prints nothing; ``lrfinder compare`` formats it.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -22,6 +23,7 @@ from lrfinder.analysis import METHODS, Suggestion
 from lrfinder.errors import LRFinderError, check_count
 from lrfinder.network import TwoLayerNet
 from lrfinder.optimizers import OPTIMIZERS, get_optimizer
+from lrfinder.parallel import run_jobs
 from lrfinder.rangetest import DEFAULT_STOP_FACTOR, default_schedule, find_lr
 from lrfinder.results import RangeTestResult
 from lrfinder.schedules import LearningRateSearcher
@@ -231,6 +233,57 @@ def _train_epochs(model, data, optimizer, lr, epochs, batch_size, seed, on_step)
     return _concatenate(parts), np.array(ends, dtype=np.int64)
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What every optimizer's job of a comparison shares."""
+
+    data: Any
+    model: TwoLayerNet  # the network, copied by each job
+    initial: dict  # its initial weights
+    schedule: LearningRateSearcher | None
+    batch_size: int
+    seed: int
+    stop_factor: float
+    extend: bool
+    method: str
+    epochs: int
+
+
+def _compare_one(plan: _Plan, name: str, report: ComparisonProgress | None) -> OptimizerRun:
+    """One optimizer's range test, then training at the rate it suggests (a job)."""
+    report = report or (lambda name, phase, step, total: None)
+    model = copy.deepcopy(plan.model)
+    model.load_state_dict(plan.initial)
+    test_steps = len(default_schedule() if plan.schedule is None else plan.schedule)
+    train_steps = _steps_per_epoch(plan.data, plan.batch_size) * plan.epochs
+    result = find_lr(
+        model,
+        plan.data,
+        optimizer=name,
+        schedule=plan.schedule,
+        batch_size=plan.batch_size,
+        seed=plan.seed,
+        stop_factor=plan.stop_factor,
+        extend=plan.extend,
+        callback=lambda step, lr, loss: report(name, PHASES[0], step + 1, test_steps),
+    )
+    suggestion = result.suggest(plan.method)
+    history, ends = None, np.empty(0, np.int64)
+    if suggestion.lr is not None:
+        model.load_state_dict(plan.initial)  # every optimizer trains from the same weights
+        history, ends = _train_epochs(
+            model,
+            plan.data,
+            name,
+            suggestion.lr,
+            plan.epochs,
+            plan.batch_size,
+            plan.seed,
+            lambda step: report(name, PHASES[1], step, train_steps),
+        )
+    return OptimizerRun(name, result, suggestion, history, ends)
+
+
 def compare_optimizers(
     data,
     optimizers: Sequence[str] = tuple(OPTIMIZERS),
@@ -245,6 +298,7 @@ def compare_optimizers(
     stop_factor: float = DEFAULT_STOP_FACTOR,
     method: str = "auto",
     extend: bool = True,
+    n_jobs: int | None = None,
     progress: ComparisonProgress | None = None,
 ) -> Comparison:
     """Find each optimizer's learning rate, then train the same network with it.
@@ -277,9 +331,14 @@ def compare_optimizers(
         Passed on to :func:`lrfinder.find_lr`: with the default schedule, run a
         test that saw no learning again with more steps (slow learners such as
         ``spiral``). False keeps every test at the default length.
+    n_jobs : int, optional
+        Optimizers to run at once, as for :class:`joblib.Parallel` (-1: one per
+        core), through :func:`lrfinder.parallel.run_jobs` and the backend of
+        :func:`joblib.parallel_config`. The comparison is the same for any number.
     progress : callable, optional
         ``progress(optimizer, phase, step, total)`` after every step; ``phase`` is
-        one of :data:`PHASES` and ``step`` counts from 1.
+        one of :data:`PHASES` and ``step`` counts from 1. With workers
+        (``n_jobs`` > 1), once per optimizer, when it is done.
 
     Returns
     -------
@@ -307,41 +366,25 @@ def compare_optimizers(
     # caller's schedule to find_lr, which then never extends a test that saw no learning.
     model = TwoLayerNet.for_dataset(data, n_hidden, activation=activation, seed=seed)
     initial = model.state_dict()
-    test_steps = len(default_schedule() if schedule is None else schedule)
     train_steps = _steps_per_epoch(data, batch_size) * int(epochs)
     report = progress or (lambda name, phase, step, total: None)
 
-    runs = []
-    for name in names:
-        model.load_state_dict(initial)
-        result = find_lr(
-            model,
-            data,
-            optimizer=name,
-            schedule=schedule,
-            batch_size=batch_size,
-            seed=seed,
-            stop_factor=stop_factor,
-            extend=extend,
-            callback=lambda step, lr, loss, name=name: report(
-                name, PHASES[0], step + 1, test_steps
-            ),
-        )
-        suggestion = result.suggest(method)
-        history, ends = None, np.empty(0, np.int64)
-        if suggestion.lr is not None:
-            model.load_state_dict(initial)  # every optimizer trains from the same weights
-            history, ends = _train_epochs(
-                model,
-                data,
-                name,
-                suggestion.lr,
-                int(epochs),
-                batch_size,
-                seed,
-                lambda step, name=name: report(name, PHASES[1], step, train_steps),
-            )
-        runs.append(OptimizerRun(name, result, suggestion, history, ends))
+    # Each optimizer is one job (see lrfinder.parallel). A progress callback can only be
+    # called from inside a job that runs in this process; with workers, it hears of
+    # each optimizer when it is done.
+    from joblib import effective_n_jobs
+
+    in_process = effective_n_jobs(n_jobs) == 1
+    plan = _Plan(
+        data, model, initial, schedule, batch_size, seed, stop_factor, extend, method, int(epochs)
+    )
+    tasks = [(plan, name, report if in_process else None) for name in names]
+
+    def finished(index: int, run: OptimizerRun) -> None:
+        if not in_process:
+            report(run.optimizer, PHASES[1], train_steps, train_steps)
+
+    runs = run_jobs(_compare_one, tasks, n_jobs=n_jobs, on_result=finished)
 
     settings = {
         "data": data.name,

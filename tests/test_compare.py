@@ -32,3 +32,33 @@ def test_extend_false_keeps_the_default_length(spiral):
     assert not run.result.slow_learner
     assert run.lr is None and run.history is None
     assert run.suggestion.status in ("flat", "no_learning")
+
+
+def test_two_jobs_give_the_same_comparison():
+    from lrfinder import LearningRateSearcher
+
+    data = load_dataset("digits")
+    schedule = LearningRateSearcher.exponential(1e-4, 10, 60)
+    kwargs = dict(n_hidden=8, epochs=1, schedule=schedule)
+    serial = compare_optimizers(data, ["sgd", "adam"], **kwargs)
+    events = []
+    parallel = compare_optimizers(
+        data, ["sgd", "adam"], n_jobs=2, progress=lambda *event: events.append(event), **kwargs
+    )
+    assert [r.optimizer for r in parallel.runs] == ["sgd", "adam"]
+    assert parallel.to_dict() == serial.to_dict()
+    assert sorted(e[0] for e in events) == ["adam", "sgd"]  # with workers: once per optimizer
+
+
+def test_cli_compare_jobs_prints_the_same_lines():
+    from typer.testing import CliRunner
+
+    from lrfinder.cli import app
+
+    args = ["compare", "--optimizer", "sgd", "--optimizer", "adam", "--epochs", "1", "-q"]
+    args += ["--num", "60", "--start", "1e-4", "--hidden", "8"]
+    serial = CliRunner().invoke(app, args)
+    parallel = CliRunner().invoke(app, [*args, "--jobs", "2"])
+    assert serial.exit_code == parallel.exit_code == 0, serial.output + parallel.output
+    assert parallel.stdout == serial.stdout
+    assert len(serial.stdout.splitlines()) == 2
