@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -443,3 +445,18 @@ def test_verify_probes_fresh_torch_models_around_the_suggestion(digits, loader):
     imported = RangeTestResult.from_curve(result.lrs, result.losses)  # no torch optimizer
     with pytest.raises(LRFinderError, match="optimizer_factory"):
         lt.verify(imported, (x, y), model_factory=mlp, criterion=CE)
+
+
+def test_the_cnn_example_runs_and_draws_its_plot(tmp_path):
+    script = Path(__file__).resolve().parents[1] / "examples" / "torch_cnn_digits.py"
+    plot = tmp_path / "lr.png"
+    out = subprocess.run(
+        [sys.executable, str(script), "--plot", str(plot), "--epochs", "1"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"},
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "suggested learning rate" in out.stdout and "test accuracy" in out.stdout
+    assert plot.read_bytes().startswith(b"\x89PNG")
