@@ -38,7 +38,7 @@ PROBE_SEED = 1000
 
 def _verify_run(name: str, opt: str, init: int, order: int, root, config_kwargs: dict):
     from lrfinder.results import load_result
-    from lrfinder.verify import NO_LEARNING, VerifyConfig, verify
+    from lrfinder.verification import NO_LEARNING, VerifyConfig, verify
 
     ds = quality.load(name, root)
     result = load_result(quality._range_path(name, opt, init, order))
@@ -131,7 +131,7 @@ def timing(root, repeats: int = 3) -> str:
     from joblib import Parallel, delayed
 
     from lrfinder.rangetest import find_lr
-    from lrfinder.verify import verify
+    from lrfinder.verification import verify
 
     Parallel(n_jobs=2)(delayed(math.sqrt)(i) for i in range(2))  # start the workers once
     lines = [f"wall time in seconds (best of {repeats}), Adam, 128 hidden units"]

@@ -13,8 +13,6 @@ name that needs them is touched.
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
@@ -52,10 +50,10 @@ _EXPORTS = {
     "plot_result": "plotting",
     "plot_histories": "plotting",
     "plot_verification": "plotting",
-    "verify": "verify",
-    "Verification": "verify",
-    "VerifyConfig": "verify",
-    "load_verification": "verify",
+    "verify": "verification",
+    "Verification": "verification",
+    "VerifyConfig": "verification",
+    "load_verification": "verification",
 }
 
 __all__ = [
@@ -95,27 +93,6 @@ __all__ = [
     "train",
     "verify",
 ]
-
-
-class _Package(types.ModuleType):
-    """The ``lrfinder`` module object, with one name kept by hand.
-
-    ``lrfinder.verify`` is both a submodule and the function it defines. Importing
-    the submodule makes Python bind it as the package attribute ``verify``, which
-    would hide the function; this property always answers the function instead
-    (``from lrfinder.verify import ...`` still finds the module in ``sys.modules``).
-    """
-
-    @property
-    def verify(self):
-        return importlib.import_module("lrfinder.verify").verify
-
-    @verify.setter
-    def verify(self, value) -> None:  # the import system binding the submodule: keep the function
-        pass
-
-
-sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str):
@@ -160,4 +137,4 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from lrfinder.results import RangeTestResult, load_result
     from lrfinder.schedules import LearningRateSearcher, Looper
     from lrfinder.training import TrainingHistory, train
-    from lrfinder.verify import Verification, VerifyConfig, load_verification, verify
+    from lrfinder.verification import Verification, VerifyConfig, load_verification, verify

@@ -1020,8 +1020,8 @@ def _run_verification(
     file in the current folder), ``on_interrupt()`` may save more (it returns the
     path it wrote), and the command exits 130.
     """
-    from lrfinder.verify import VerificationInterrupted
-    from lrfinder.verify import verify as verify_rate
+    from lrfinder.verification import VerificationInterrupted
+    from lrfinder.verification import verify as verify_rate
 
     with _progress(quiet, rate_and_loss=False) as progress:
         task = progress.add_task("verifying from scratch", total=1)

@@ -732,7 +732,7 @@ def plot_verification(verification, result=None, path=None):
     Parameters
     ----------
     verification : Verification
-        From :func:`lrfinder.verify` or :func:`lrfinder.verify.load_verification`.
+        From :func:`lrfinder.verify` or :func:`lrfinder.verification.load_verification`.
     result : RangeTestResult, optional
         The range test; draws the upper panel.
     path : str or Path, optional

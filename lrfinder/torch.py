@@ -888,9 +888,9 @@ def verify(
 
     Returns
     -------
-    lrfinder.verify.Verification
+    lrfinder.verification.Verification
     """
-    from lrfinder.verify import verify as verify_numpy
+    from lrfinder.verification import verify as verify_numpy
 
     if not callable(model_factory):
         raise LRFinderError("model_factory must be a callable seed -> torch.nn.Module")

@@ -675,7 +675,7 @@ def test_search_verify_prints_the_probe_table_and_the_verdict(verified):
     assert "suggested learning rate for adam" in out
     last = out.strip().splitlines()[-1]
     assert last.startswith("verified learning rate for adam: ")
-    from lrfinder.verify import load_verification
+    from lrfinder.verification import load_verification
 
     v = load_verification(paths["verify"])
     assert f"{v.lr:.3g}" in last
@@ -685,7 +685,7 @@ def test_search_verify_prints_the_probe_table_and_the_verdict(verified):
 
 def test_search_verify_quiet_prints_only_the_verified_rate(verified):
     _, paths = verified
-    from lrfinder.verify import load_verification
+    from lrfinder.verification import load_verification
 
     v = load_verification(paths["verify"])
     result = invoke(["search", *FAST, "--optimizer", "adam", "--verify", *VERIFY_FAST, "-q"])
@@ -699,7 +699,7 @@ def test_verify_a_saved_run_gives_the_same_answer_with_two_jobs(verified, tmp_pa
     parallel = invoke(["verify", paths["json"], "--steps", "32", "--jobs", "2", "-q"])
     assert serial.exit_code == parallel.exit_code == 0, serial.output + parallel.output
     assert serial.stdout == parallel.stdout
-    from lrfinder.verify import load_verification
+    from lrfinder.verification import load_verification
 
     assert float(serial.stdout) == pytest.approx(load_verification(paths["verify"]).lr, rel=1e-5)
 
@@ -713,7 +713,7 @@ def test_verify_given_rates_writes_json_and_plot(verified, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "the suggestion was not probed" in result.stdout
-    from lrfinder.verify import load_verification
+    from lrfinder.verification import load_verification
 
     assert load_verification(out).candidates == (0.01, 0.1)
     assert_image(png)
@@ -726,7 +726,7 @@ def test_ctrl_c_during_verify_saves_the_finished_probes(verified, tmp_path, monk
     result = invoke(["verify", paths["json"], "--steps", "32", "--json", out])
     assert result.exit_code == 130
     assert str(out) in result.stderr and "Traceback" not in result.output
-    from lrfinder.verify import load_verification
+    from lrfinder.verification import load_verification
 
     partial = load_verification(out)
     assert partial.lr is None and 0 < partial.steps_spent <= 20
@@ -735,8 +735,7 @@ def test_ctrl_c_during_verify_saves_the_finished_probes(verified, tmp_path, monk
 def test_ctrl_c_during_search_verify_keeps_the_range_test(tmp_path, monkeypatch):
     import importlib
 
-    # the module itself: the attribute lrfinder.verify is the function verify
-    module = importlib.import_module("lrfinder.verify")
+    module = importlib.import_module("lrfinder.verification")
     calls = {"n": 0}
     original = module._advance
 
@@ -789,7 +788,7 @@ def test_sigint_to_parallel_verify_exits_130_and_saves(verified, tmp_path):
     # last word is its one line)
     assert err.splitlines()[-1].startswith("lrfinder: interrupted; ")
     assert str(out) in err.splitlines()[-1]
-    from lrfinder.verify import load_verification
+    from lrfinder.verification import load_verification
 
     assert load_verification(out).lr is None
 

@@ -14,7 +14,7 @@ import pytest
 import lrfinder
 from lrfinder import LearningRateSearcher, TwoLayerNet, find_lr, load_dataset
 from lrfinder.errors import LRFinderError
-from lrfinder.verify import (
+from lrfinder.verification import (
     COST_TARGET,
     GRID_RATES,
     GRID_SEEDS,
@@ -159,7 +159,7 @@ def test_load_refuses_a_range_test_file(tested, tmp_path):
 
 
 def test_exported_lazily_from_the_package():
-    import lrfinder.verify  # noqa: F401  (binding the submodule must not hide the function)
+    import lrfinder.verification  # noqa: F401  (the module has its own name: no clash)
 
     assert lrfinder.verify is verify
     assert lrfinder.Verification is Verification
