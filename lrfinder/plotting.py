@@ -81,6 +81,9 @@ METHOD_STYLE = {
     "minimum": ("tab:purple", "s"),
     "valley": ("tab:brown", "D"),
 }
+#: What the legend calls each method's rate: ``minimum`` suggests the minimum / 10,
+#: and the minimum itself is marked as a landmark of its own.
+METHOD_LABEL = {"auto": "auto", "steepest": "steepest", "minimum": "minimum/10", "valley": "valley"}
 LOSS_COLOR = "tab:blue"
 TRAIN_COLOR = "0.45"
 DIVERGED_COLOR = "tab:red"
@@ -434,11 +437,29 @@ def plot_result(
             label=f"diverging (lr >= {_fmt_lr(landmarks.divergence)})",
         )
 
+    if landmarks.minimum is not None and analysis.status == "ok":
+        y = _marker_y(curve, landmarks.minimum)
+        ax.plot(
+            [landmarks.minimum],
+            [np.nan if y is None else y],
+            color="black",
+            marker="o",
+            mfc="none",
+            ms=10,
+            ls="none",
+            zorder=4,
+            label=f"lowest smoothed loss: {_fmt_lr(landmarks.minimum)}",
+        )
+    if suggestions and all(s.lr is None for s in suggestions):
+        # one entry, not one "none" per method: the reason is in the text above
+        ax.plot([], [], color="0.3", ls="none", marker="x", label="no suggestion (see above)")
     for s in suggestions:
         color, marker = METHOD_STYLE[s.method]
         if s.lr is None:
-            # A legend entry even without a rate, so a missing answer is visible.
-            ax.plot([], [], color=color, ls="none", marker="x", label=f"{s.method}: none")
+            if any(other.lr is not None for other in suggestions):
+                # a legend entry even without a rate, so a missing answer is visible
+                name = METHOD_LABEL[s.method]
+                ax.plot([], [], color=color, ls="none", marker="x", label=f"{name}: none")
             continue
         ax.axvline(s.lr, color=color, ls="--", lw=1.2, alpha=0.9)
         y = _marker_y(curve, s.lr)
@@ -452,12 +473,16 @@ def plot_result(
             mew=1.2,
             ls="none",
             zorder=5,
-            label=f"{s.method}: {_fmt_lr(s.lr)}",
+            label=f"{METHOD_LABEL[s.method]}: {_fmt_lr(s.lr)}",
         )
 
     if xlim is not None:
         ax.set_xlim(*xlim)
     ylim = _loss_limits(curve, landmarks.divergence)
+    if ylim is not None and analysis.status != "ok":
+        # no answer: never zoom into the noise; show at least the drop that would count
+        middle, need = 0.5 * (ylim[0] + ylim[1]), analysis.reading.noise.tolerance
+        ylim = (min(ylim[0], middle - need), max(ylim[1], middle + need))
     if ylim is not None:
         ax.set_ylim(*ylim)
     ax.set_ylabel(label)

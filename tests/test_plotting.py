@@ -24,6 +24,7 @@ matplotlib = pytest.importorskip("matplotlib")
 from matplotlib.figure import Figure  # noqa: E402
 
 from lrfinder.plotting import (  # noqa: E402
+    METHOD_LABEL,
     SAVE_SUFFIXES,
     plot_histories,
     plot_result,
@@ -147,7 +148,10 @@ def test_layout_labels_and_suggestions(curve_result):
     for method in METHODS:
         lr = curve_result.suggest(method).lr
         assert lr is not None
-        assert f"{method}: {lr:.1e}" in text
+        assert f"{METHOD_LABEL[method]}: {lr:.1e}" in text
+    # the minimum method's marker says it is minimum / 10; the minimum is a landmark
+    assert "minimum/10: " in text
+    assert f"lowest smoothed loss: {curve_result.analysis.landmarks.minimum:.1e}" in text
     assert f"{curve_result.suggestion:.1e}" in _suptitle(fig)
 
 
@@ -165,7 +169,8 @@ def test_ylim_ignores_diverging_tail():
 def test_selected_methods_only(curve_result):
     fig = plot_result(curve_result, methods=("steepest", "valley"), title="mine")
     labels = _legend_labels(fig.axes[0])
-    marked = [label.split(":")[0] for label in labels if label.split(":")[0] in METHODS]
+    shown = {METHOD_LABEL[m]: m for m in METHODS}
+    marked = [shown[label.split(":")[0]] for label in labels if label.split(":")[0] in shown]
     assert marked == ["steepest", "valley"]
     assert _suptitle(fig) == "mine"
 
@@ -181,7 +186,14 @@ def test_none_suggestion_shows_reason():
     assert flat.suggestion is None
     fig = plot_result(flat)
     text = _texts(fig)
-    assert "auto: none" in text
+    # one legend entry says there is no answer, not one "none" per method
+    labels = _legend_labels(fig.axes[0])
+    assert "no suggestion (see above)" in labels
+    assert not any(label.endswith(": none") for label in labels)
+    assert not any(label.startswith("lowest smoothed loss") for label in labels)
+    # the y-axis shows at least the drop that would have counted, not a zoom into noise
+    bottom, top = fig.axes[0].get_ylim()
+    assert top - bottom >= 2 * flat.analysis.reading.noise.tolerance
     assert flat.analysis.reason[:40] in text.replace("\n", " ")
 
 
