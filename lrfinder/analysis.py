@@ -918,6 +918,11 @@ def _divergence_landmark(sm: Smoothed, noise: Noise, config: AnalysisConfig) -> 
     drop = float(s[0] - s[i_min])
     rise = max(config.divergence_rise_fraction * drop, noise.tolerance)
     found = _divergence(sm.curve, i_min, rise)
+    if found is None and float(s[-1] - s[i_min]) > noise.tolerance:
+        # the test ended rising beyond the noise (it stopped on the blow-up): the
+        # blow-up is visible from where the loss last left the noise above its minimum
+        inside = np.flatnonzero(s[i_min:] <= s[i_min] + noise.tolerance)
+        found = float(sm.curve.lrs[i_min + int(inside[-1]) + 1])
     return sm.nonfinite_lr if found is None else found
 
 

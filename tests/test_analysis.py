@@ -549,7 +549,8 @@ def test_nan_rows_inside_the_curve_are_skipped_and_the_rest_is_read(clean):
     cut = int(np.searchsorted(np.log10(lrs), -1.0))
     tail = loss.copy()
     tail[cut:] = np.inf
-    assert suggest((lrs, tail)).landmarks.divergence == pytest.approx(lrs[cut])
+    marks = suggest((lrs, tail)).landmarks
+    assert marks.minimum < marks.divergence <= lrs[cut]
 
 
 def test_a_zoom_after_the_sweep_is_read_as_its_own_stretch(clean):
@@ -572,3 +573,17 @@ def test_no_smoothing_across_a_gap_wider_than_the_window():
     assert "no rate was tested between lr = " in s.reason and "smoothing window" in s.reason
     curve = analyse_curve(lrs[keep], loss[keep])
     assert curve.lrs.max() < 1e-4 or curve.lrs.min() > 1e-1  # one stretch, not both
+
+
+def test_a_test_that_ends_on_its_blow_up_has_a_divergence_landmark():
+    # the rise at the end is beyond the noise but short of half the drop (the test
+    # stopped on it): the divergence is where the loss last left the noise above its minimum
+    lrs = np.logspace(-7, 0, 200)
+    x = np.log10(lrs)
+    loss = 0.3 + 2.0 / (1 + np.exp((x + 3.0) / 0.3)) + 0.02 * np.exp((x + 0.3) / 0.12)
+    loss = loss + 0.01 * np.random.default_rng(0).standard_normal(lrs.size)
+    s = suggest((lrs, loss))
+    rise = analyse_curve(lrs, loss).smooth
+    assert rise[-1] - rise.min() < 0.5 * (rise[0] - rise.min())  # short of half the drop
+    assert s.landmarks.divergence is not None
+    assert s.landmarks.minimum < s.landmarks.divergence < lrs[-1]
