@@ -35,6 +35,7 @@ from lrfinder.stopping import (  # noqa: F401
     NOISE_WINDOW,
     STOP_WINDOW,
     DivergenceStop,
+    check_stop_factor,
     nonfinite_reason,
 )
 
@@ -165,18 +166,8 @@ def find_lr(
             "see the model protocol in lrfinder.network"
         )
     opt = get_optimizer(optimizer)
-    is_default = schedule is None
-    schedule = default_schedule() if is_default else schedule
-    if not isinstance(schedule, LearningRateSearcher):
-        raise LRFinderError(
-            f"schedule must be a LearningRateSearcher, got {type(schedule).__name__}"
-        )
-    lrs = schedule.steps()
-    if lrs.size == 0:
-        raise LRFinderError("schedule has no steps; add a Looper segment")
-    stop_factor = float(stop_factor)
-    if not math.isfinite(stop_factor) or stop_factor <= 1:
-        raise LRFinderError(f"stop_factor must be a number > 1, got {stop_factor!r}")
+    schedule, lrs, is_default = check_schedule(schedule)
+    stop_factor = check_stop_factor(stop_factor)
     for name, value in (("repeats", repeats), ("val_every", val_every), ("val_size", val_size)):
         check_count(name, value)
     train = as_array_data(data, name="data")
@@ -239,36 +230,20 @@ def find_lr(
     )
     if interrupted:
         raise RangeTestInterrupted(result)
-    if is_default and extend and result.analysis.status in NO_LEARNING:
-        longer = LearningRateSearcher.exponential(
-            DEFAULT_START, DEFAULT_END, DEFAULT_NUM * EXTEND_FACTOR
-        )
-        note = (
-            f"the default {DEFAULT_NUM}-step test saw no learning ({result.analysis.reason}); "
-            f"this is a {DEFAULT_NUM * EXTEND_FACTOR}-step test over the same range"
-        )
+    if should_extend(result, is_default, extend):
         # Per-batch noise can swamp a slow learner's fall: without held-out data of the
         # caller's, the longer test also reads a fixed subset of the training data (the
         # same rows each time, so no batch-to-batch noise), which the analysis then reads.
-        longer_val, longer_every = val_data, val_every
+        longer_val, longer_every, fixed_rows = val_data, val_every, None
         if val_data is None:
             longer_val, longer_every = train, EXTEND_VAL_EVERY
-            note += (
-                f", reading the loss of a fixed subset of {min(val_size, len(train.x))} "
-                f"training rows every {EXTEND_VAL_EVERY} steps instead of the noisy per-batch loss"
-            )
-
-        def slow(longer_result: RangeTestResult) -> RangeTestResult:
-            # settings["extended"]: the old key, kept until the analyser reads slow_learner
-            extended = {**longer_result.settings, "extended": note}
-            return replace(longer_result, slow_learner=True, note=note, settings=extended)
-
-        try:
-            again = find_lr(
+            fixed_rows = min(val_size, len(train.x))
+        return run_extended(
+            lambda: find_lr(
                 model,
                 data,
                 optimizer=opt,
-                schedule=longer,
+                schedule=longer_schedule(),
                 batch_size=batch_size,
                 seed=seed,
                 stop_factor=stop_factor,
@@ -277,11 +252,69 @@ def find_lr(
                 val_every=longer_every,
                 val_size=val_size,
                 callback=callback,
-            )
-        except RangeTestInterrupted as stop:  # the partial longer test is a slow learner's too
-            raise RangeTestInterrupted(slow(stop.result)) from None
-        return slow(again)
+            ),
+            slow_note(result, fixed_rows),
+        )
     return result
+
+
+def check_schedule(schedule):
+    """``(schedule, lrs, is_default)``: the default schedule when None, else a checked one."""
+    is_default = schedule is None
+    schedule = default_schedule() if is_default else schedule
+    if not isinstance(schedule, LearningRateSearcher):
+        raise LRFinderError(
+            f"schedule must be a LearningRateSearcher, got {type(schedule).__name__}"
+        )
+    lrs = schedule.steps()
+    if lrs.size == 0:
+        raise LRFinderError("schedule has no steps; add a Looper segment")
+    return schedule, lrs, is_default
+
+
+def interrupted_reason(lrs, step: int) -> str:
+    """The stop reason of a run ended by Ctrl-C at ``step`` (as the NumPy test words it)."""
+    return f"interrupted at lr={lrs[step]:.4g} (step {step})"
+
+
+def should_extend(result: RangeTestResult, is_default: bool, extend: bool) -> bool:
+    """Whether the default test saw no learning, so that a longer one is run instead."""
+    return is_default and extend and result.analysis.status in NO_LEARNING
+
+
+def longer_schedule() -> LearningRateSearcher:
+    """The slow learner's test: the default range, EXTEND_FACTOR times the steps."""
+    return LearningRateSearcher.exponential(DEFAULT_START, DEFAULT_END, DEFAULT_NUM * EXTEND_FACTOR)
+
+
+def slow_note(result: RangeTestResult, fixed_rows: int | None) -> str:
+    """Why the test was extended; ``fixed_rows`` training rows are read every
+    EXTEND_VAL_EVERY steps (None: the caller's validation data is read instead)."""
+    note = (
+        f"the default {DEFAULT_NUM}-step test saw no learning ({result.analysis.reason}); "
+        f"this is a {DEFAULT_NUM * EXTEND_FACTOR}-step test over the same range"
+    )
+    if fixed_rows is not None:
+        note += (
+            f", reading the loss of a fixed subset of {fixed_rows} training rows every "
+            f"{EXTEND_VAL_EVERY} steps instead of the noisy per-batch loss"
+        )
+    return note
+
+
+def run_extended(run: Callable[[], RangeTestResult], note: str) -> RangeTestResult:
+    """``run()`` (the longer test), marked as a slow learner's, also when interrupted."""
+
+    def slow(longer: RangeTestResult) -> RangeTestResult:
+        # settings["extended"]: the old key, kept until the analyser reads slow_learner
+        extended = {**longer.settings, "extended": note}
+        return replace(longer, slow_learner=True, note=note, settings=extended)
+
+    try:
+        again = run()
+    except RangeTestInterrupted as stop:  # the partial longer test is a slow learner's too
+        raise RangeTestInterrupted(slow(stop.result)) from None
+    return slow(again)
 
 
 def _restore(model, opt: Optimizer, model_backup: dict, opt_backup: dict) -> None:
@@ -338,7 +371,7 @@ def _one_run(
                     reason = stopped
                     break
     except KeyboardInterrupt:
-        reason = f"interrupted at lr={lrs[step]:.4g} (step {step})"
+        reason = interrupted_reason(lrs, step)
     return losses, reason, val_losses
 
 
