@@ -183,7 +183,7 @@ plt.show()
 # | `steepest` | where the smoothed loss falls fastest |
 # | `minimum` | one tenth of the rate at the minimum |
 # | `valley` | fastai's rule: halfway along the longest stretch of falling loss |
-# | `auto` | the default: the lower edge of the good region, weighing every rate by how close its loss comes to the minimum |
+# | `auto` | the default: the lower edge of the good region, near the minimum |
 #
 # The steepest point learns fastest *at that moment*; the minimum is the edge of stability,
 # just before the loss turns up. Between the two the curve flattens into its bottom, and
