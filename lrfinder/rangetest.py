@@ -212,7 +212,7 @@ def find_lr(
     settings = {
         "optimizer": opt.name,
         "optimizer_hyperparameters": dict(opt.hyperparameters),
-        # the old key, kept until the analyser reads result.cold_start_gain
+        # the schema-1 key (the analyser reads result.cold_start_gain), still written
         "cold_start_gain": gain,
         "schedule": repr(schedule),
         "planned_steps": int(lrs.size),
@@ -306,7 +306,7 @@ def run_extended(run: Callable[[], RangeTestResult], note: str) -> RangeTestResu
     """``run()`` (the longer test), marked as a slow learner's, also when interrupted."""
 
     def slow(longer: RangeTestResult) -> RangeTestResult:
-        # settings["extended"]: the old key, kept until the analyser reads slow_learner
+        # settings["extended"]: the schema-1 key, still written for code that reads settings
         extended = {**longer.settings, "extended": note}
         return replace(longer, slow_learner=True, note=note, settings=extended)
 
