@@ -31,14 +31,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup
 
 from lrfinder.errors import LRFinderError
 
-try:  # typer >= 0.22 ships its own copy of click
-    from typer._click import exceptions as click_errors
-except ImportError:  # pragma: no cover - older typer on top of click
-    from click import exceptions as click_errors
+try:  # typer >= 0.22 ships click inside itself; TyperException is the public base of its errors
+    from typer import TyperException as _ClickError
+except ImportError:  # pragma: no cover - older typer runs on click itself
+    from click import ClickException as _ClickError
 
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
@@ -106,48 +105,73 @@ def _fail(code: int, message: str) -> None:
     sys.exit(code)
 
 
-class _Group(TyperGroup):
-    """Turns every error into one line on stderr and an exit code (see the module doc)."""
+def _usage_message(err) -> str:
+    """One line for one of click's usage errors (a bad option value, an unknown option)."""
+    ctx = getattr(err, "ctx", None)
+    hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    return err.format_message().replace("Value error, ", "").rstrip(".") + hint
 
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
-        run = super().main
-        if not standalone_mode:
-            return run(args, prog_name, complete_var, standalone_mode=False, **extra)
-        try:
-            code = run(args, prog_name, complete_var, standalone_mode=False, **extra)
-        except click_errors.NoArgsIsHelpError as err:
-            typer.echo(err.ctx.get_help())
-            code = 0
-        except click_errors.UsageError as err:
-            hint = f" (see '{err.ctx.command_path} --help')" if err.ctx is not None else ""
-            message = err.format_message().replace("Value error, ", "").rstrip(".")
-            _fail(EXIT_BAD_INPUT, message + hint)
-        except LRFinderError as err:
-            _fail(EXIT_BAD_INPUT, str(err))
-        except click_errors.ClickException as err:
-            _fail(err.exit_code, err.format_message())
-        except (typer.Abort, KeyboardInterrupt):
-            typer.echo("lrfinder: interrupted", err=True)
-            code = EXIT_INTERRUPTED
-        except Exception as err:
-            if os.environ.get(DEBUG_ENV, "") not in ("", "0"):
-                raise
-            _fail(
-                EXIT_FAILURE,
-                f"{type(err).__name__}: {err} (set {DEBUG_ENV}=1 to see the traceback)",
-            )
-        sys.exit(code if isinstance(code, int) else 0)
+
+def main(args: list[str] | None = None) -> None:
+    """The ``lrfinder`` command (and ``python -m lrfinder``): run the app, map errors to codes.
+
+    The app runs with click's ``standalone_mode=False``, so every error reaches
+    this function, which prints one line on stderr and exits with the code the
+    module docstring lists.
+    """
+    try:
+        code = app(args=args, prog_name="lrfinder", standalone_mode=False)
+    except LRFinderError as err:
+        _fail(EXIT_BAD_INPUT, str(err))
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("lrfinder: interrupted", err=True)
+        code = EXIT_INTERRUPTED
+    except _ClickError as err:
+        if hasattr(err, "ctx"):  # a UsageError: a bad option value, an unknown option ...
+            _fail(EXIT_BAD_INPUT, _usage_message(err))
+        _fail(getattr(err, "exit_code", EXIT_FAILURE), err.format_message())
+    except Exception as err:
+        if os.environ.get(DEBUG_ENV, "") not in ("", "0"):
+            raise
+        _fail(EXIT_FAILURE, f"{type(err).__name__}: {err} (set {DEBUG_ENV}=1 to see the traceback)")
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 app = typer.Typer(
-    cls=_Group,
     name="lrfinder",
     help="Find a good initial learning rate with the learning-rate range test.",
-    no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from lrfinder import __version__
+
+        typer.echo(f"lrfinder {__version__}")
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print lrfinder's version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Find a good initial learning rate with the learning-rate range test."""
+    if ctx.invoked_subcommand is None:  # plain ``lrfinder``: the help, and success
+        typer.echo(ctx.get_help())
+        raise typer.Exit()
 
 
 # --------------------------------------------------------------------------- options
@@ -866,7 +890,11 @@ def compare(
         ),
     ] = None,
 ) -> None:
-    """Find each optimizer's learning rate, train the same network with it, compare them."""
+    """Compare optimizers, each trained at its own suggested rate.
+
+    Finds each optimizer's learning rate with a range test, trains the same network
+    from the same weights with it, and compares them.
+    """
     _check_output(json_path, "--json")
     _check_output(plot, "--plot", IMAGE_SUFFIXES)
     schedule = _schedule(segments, start, end, num, mode)
@@ -1258,7 +1286,7 @@ def verify_command(
         ),
     ] = False,
 ) -> None:
-    """Confirm a saved run's suggestion with short training runs from scratch."""
+    """Confirm a saved run's suggestion by training from scratch at rates around it."""
     _check_output(json_path, "--json")
     _check_output(plot, "--plot", IMAGE_SUFFIXES)
     rates = _parse_lrs(lrs)

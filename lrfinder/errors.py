@@ -1,7 +1,19 @@
-"""The one exception lrfinder raises for bad input, and the checks that raise it."""
+"""The one exception lrfinder raises for bad input, and the one check of a number that raises it."""
+
+from __future__ import annotations
 
 import math
 import numbers
+
+__all__ = ["LRFinderError", "check_count", "check_number", "check_positive", "shown"]
+
+#: Which ends of ``[low, high]`` each ``closed`` value allows.
+_ENDS = {
+    "both": (True, True),
+    "left": (True, False),
+    "right": (False, True),
+    "neither": (False, False),
+}
 
 
 class LRFinderError(ValueError):
@@ -13,27 +25,95 @@ class LRFinderError(ValueError):
     """
 
 
-def check_count(name: str, value, minimum: int = 1) -> int:
-    """Return ``value`` as an int, or raise if it is not a whole number >= ``minimum``.
+def shown(value) -> str:
+    """``value`` as a message shows it: numpy scalars as plain numbers (``-1e-07``, not
+    ``np.float64(-1e-07)``), anything else by its ``repr``."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return repr(int(value))
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return repr(float(value))
+    return repr(value)
 
-    Booleans are refused even though Python counts them as integers. numpy's integer
-    types are ``numbers.Integral`` too, so this module need not import numpy (the CLI
-    imports it at start-up).
+
+def _allowed(low, high, closed: str) -> str:
+    left, right = _ENDS[closed]
+    if low is not None and high is not None:
+        return f"in {'[' if left else '('}{low:g}, {high:g}{']' if right else ')'}"
+    if low is not None:
+        return f"{'>=' if left else '>'} {low:g}"
+    if high is not None:
+        return f"{'<=' if right else '<'} {high:g}"
+    return ""
+
+
+def check_number(
+    name: str,
+    value,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    closed: str = "both",
+    integer: bool = False,
+    hint: str = "",
+) -> int | float:
+    """Return ``value`` as an int or a float, or raise if it is not a number in range.
+
+    In the spirit of scikit-learn's ``check_scalar``: one check, one message shape,
+    for every number lrfinder takes from its caller.
+
+    Parameters
+    ----------
+    name : str
+        How the message names the input (``"batch_size"``, ``"--num"``).
+    value
+        The value received. Booleans and strings are refused even though Python can
+        turn them into numbers; numpy's scalars are accepted (they are
+        ``numbers.Integral`` / ``numbers.Real``, so this module needs no numpy).
+    low, high : float, optional
+        The bounds; None means unbounded on that side. The value must be finite.
+    closed : {"both", "left", "right", "neither"}
+        Which bounds are allowed values themselves.
+    integer : bool
+        Require a whole number and return an int.
+    hint : str, optional
+        The fix, appended to the message after a semicolon.
+
+    Raises
+    ------
+    LRFinderError
+        "``name`` must be an integer >= 1, got 0", "``name`` must be a number in
+        (0, 1], got 1.5", ...
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise LRFinderError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def check_positive(name: str, value, what: str = "a positive finite number") -> float:
-    """Return ``value`` as a float, or raise if it is not a finite number > 0.
-
-    The message reads "``name`` must be ``what``, got ``value``".
-    """
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = math.nan
-    if not math.isfinite(number) or number <= 0:
-        raise LRFinderError(f"{name} must be {what}, got {value!r}")
+    if closed not in _ENDS:
+        raise ValueError(f"closed must be one of {', '.join(_ENDS)}, got {closed!r}")
+    left, right = _ENDS[closed]
+    kind = "an integer" if integer else "a finite number"
+    allowed = _allowed(low, high, closed)
+    number = None
+    if not isinstance(value, (bool, str, bytes)):
+        if integer and isinstance(value, numbers.Integral):
+            number = int(value)
+        elif not integer and isinstance(value, numbers.Real):
+            number = float(value)
+    ok = number is not None and math.isfinite(number)
+    if ok and low is not None:
+        ok = number >= low if left else number > low
+    if ok and high is not None:
+        ok = number <= high if right else number < high
+    if not ok:
+        message = f"{name} must be {kind}{' ' + allowed if allowed else ''}, got {shown(value)}"
+        raise LRFinderError(f"{message}; {hint}" if hint else message)
     return number
+
+
+def check_count(name: str, value, minimum: int = 1) -> int:
+    """``check_number(name, value, low=minimum, integer=True)``: a whole number >= ``minimum``."""
+    return check_number(name, value, low=minimum, integer=True)
+
+
+def check_positive(name: str, value, what: str = "") -> float:
+    """``check_number(name, value, low=0, closed="neither")``: a finite number > 0.
+
+    ``what``, if given, is said as the fix (e.g. ``"a positive number of decades"``).
+    """
+    return check_number(name, value, low=0, closed="neither", hint=f"give {what}" if what else "")

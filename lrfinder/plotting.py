@@ -32,11 +32,12 @@ from lrfinder.analysis import (
     analyse,
 )
 from lrfinder.errors import LRFinderError
+from lrfinder.outputs import FIGURE_SUFFIXES, check_output_path
 
 __all__ = ["SAVE_SUFFIXES", "plot_histories", "plot_result", "plot_verification", "save_figure"]
 
 #: File types :func:`save_figure` writes, chosen by the path's suffix.
-SAVE_SUFFIXES = (".png", ".svg", ".pdf")
+SAVE_SUFFIXES = FIGURE_SUFFIXES
 
 #: Size in inches of the figures this module creates (room for a legend on the right).
 RESULT_FIGSIZE = (10.0, 6.5)
@@ -93,18 +94,7 @@ DIVERGED_COLOR = "tab:red"
 
 
 def _check_save_path(path) -> Path:
-    path = Path(path)
-    if path.suffix.lower() not in SAVE_SUFFIXES:
-        raise LRFinderError(
-            f"cannot save a figure to {str(path)!r}: the file name must end in "
-            f"{', '.join(SAVE_SUFFIXES)} (got {path.suffix or 'no suffix'!r})"
-        )
-    if not path.parent.is_dir():
-        raise LRFinderError(
-            f"cannot save a figure to {str(path)!r}: the folder {str(path.parent)!r} does "
-            "not exist; create it first"
-        )
-    return path
+    return check_output_path(path, "figure", SAVE_SUFFIXES)
 
 
 def save_figure(fig, path) -> Path:

@@ -1,4 +1,4 @@
-"""The ``lrfinder`` command line, end to end through typer's CliRunner (and a real process).
+"""The ``lrfinder`` command line, end to end through its entry point (and a real process).
 
 Every run uses digits with a short schedule and a small network, so the whole file
 takes a few seconds. The fixtures live here, not in conftest.py.
@@ -16,10 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
+from cli_run import Outcome, run_cli
 
 from lrfinder import cli
-from lrfinder.cli import app
 from lrfinder.results import SCHEMA_VERSION, load_result
 
 #: Small, fast settings: 100 rates from 1e-4 to 10 and 16 hidden units on digits. Twenty
@@ -29,13 +28,8 @@ FAST = ["--num", "100", "--start", "1e-4", "--hidden", "16"]
 MAGIC = {".png": b"\x89PNG\r\n\x1a\n", ".pdf": b"%PDF-"}
 
 
-@pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner()
-
-
-def invoke(args, **kwargs):
-    return CliRunner().invoke(app, [str(a) for a in args], **kwargs)
+def invoke(args, **kwargs) -> Outcome:
+    return run_cli(args, **kwargs)
 
 
 def assert_image(path: Path) -> None:
@@ -531,7 +525,7 @@ BAD_INPUTS = [
     (["search", "--segments", "abc:1e-4:10"], ["--segments", "START must be a number"]),
     (["search", "--segments", "1e-4:1e-4:2.5"], ["--segments", "ITERS must be a whole number"]),
     (["search", "--segments", "1e-4:1e-4:0"], ["--segments", "iterations must be"]),
-    (["search", "--segments", "1e-4:0:10"], ["--segments", "step must be a positive"]),
+    (["search", "--segments", "1e-4:0:10"], ["--segments", "step must be a finite number > 0"]),
     (["search", "--segments", "1e-2:1e-3:10:1e-3"], ["--segments", "end must be >= start"]),
     (["search", "--segments", "1e-4:1e-4:10,,1e-3:1e-3:10"], ["--segments", "segment 2"]),
     (["search", "--segments", "1e-4:1e-4:10", "--start", "1e-5"], ["--segments", "--start"]),
@@ -607,12 +601,12 @@ def test_there_are_at_least_25_distinct_bad_inputs():
 
 
 def test_mnist_offline_without_files_is_bad_input_when_the_download_fails(tmp_path, monkeypatch):
-    from lrfinder import datasets
+    from lrfinder.datasets import _download
 
     def offline(url, dest, sha256):
         raise OSError("network is unreachable")
 
-    monkeypatch.setattr(datasets, "_fetch", offline)
+    monkeypatch.setattr(_download, "_fetch", offline)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv("LRFINDER_DATA", raising=False)
     result = invoke(["search", "--dataset", "mnist", "--data-dir", tmp_path / "mnist"])

@@ -14,12 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_run import run_cli
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 from lrfinder import RangeTestResult, load_result
-from lrfinder.cli import app
 from lrfinder.errors import LRFinderError
 
 LRS = [0.001, 0.01, 0.1]
@@ -354,7 +353,7 @@ def test_any_permutation_of_the_rows_reads_to_the_same_curve_or_is_refused(
 
 
 def invoke(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
+    return run_cli(args)
 
 
 def test_cli_analyzes_a_torch_history_and_plots_a_tsv(tmp_path):

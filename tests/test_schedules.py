@@ -131,7 +131,7 @@ def test_parse_matches_explicit_loopers():
         ("1e-3:1e-3:ten", "ITERS must be a whole number"),
         ("1e-3:1e-3:1.5", "ITERS must be a whole number"),
         ("1e-3:1e-3:0", "iterations must be an integer >= 1"),
-        ("-1e-3:1e-3:10", "start must be a positive"),
+        ("-1e-3:1e-3:10", "start must be a finite number > 0"),
         ("1e-3:1e-3:10:1e-4", "end must be >= start"),
         ("1e-3:1e-3:10,", "segment 2"),
         ("1e-3:1e-3:10,,1e-2:1e-2:1", "segment 2"),

@@ -370,16 +370,14 @@ def test_cold_start_gain_of_rmsprop_is_recorded(loader):
 
 
 def test_the_result_round_trips_and_the_cli_reads_it(loader, tmp_path):
-    from typer.testing import CliRunner
-
-    from lrfinder.cli import app
+    from cli_run import run_cli
 
     model = mlp()
     result = lt.find_lr(model, loader, torch.optim.Adam(model.parameters()), CE)
     path = result.to_json(tmp_path / "run.json")
     assert load_result(path) == result
     json.loads(path.read_text())  # plain JSON
-    out = CliRunner().invoke(app, ["analyze", str(path)])
+    out = run_cli(["analyze", path])
     assert out.exit_code == 0, out.output
     assert "torch.optim.Adam" in out.output
 

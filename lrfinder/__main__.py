@@ -1,0 +1,5 @@
+"""``python -m lrfinder``: the same command line as ``lrfinder``."""
+
+from lrfinder.cli import main
+
+main()
