@@ -10,11 +10,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrfinder.errors import LRFinderError, check_count
+from lrfinder.validation import check_arrays, x_scale_for
 
 
 @dataclass(frozen=True)
 class ArrayData:
-    """Validated training arrays. ``x`` may be uint8, multiplied by ``x_scale`` per batch."""
+    """Validated training arrays. ``x`` may be uint8, multiplied by ``x_scale`` per batch.
+
+    Built by :func:`as_array_data`, which checks an ``(x, y)`` pair once; an
+    ArrayData passed to ``find_lr``, ``verify`` or ``train`` is used as it is.
+    """
 
     x: np.ndarray
     y: np.ndarray
@@ -23,28 +28,29 @@ class ArrayData:
 
 
 def as_array_data(data, *, name: str = "data", split: str = "train") -> ArrayData:
-    """Accept a ``Dataset`` (its ``split`` part) or an ``(x, y)`` pair, and validate it.
+    """Accept a ``Dataset`` (its ``split`` part), an ``ArrayData`` or an ``(x, y)`` pair.
 
-    An ``(x, y)`` pair is validated with :func:`lrfinder.datasets.check_arrays`;
-    uint8 ``x`` is treated as image data and scaled by 1/255 per batch.
+    Only an ``(x, y)`` pair is validated, with :func:`lrfinder.validation.check_arrays`:
+    a Dataset was checked by its loader and an ArrayData by an earlier call, so
+    neither is checked again. A float32 C-contiguous ``x`` is used without a copy;
+    uint8 ``x`` is treated as image data and scaled per batch
+    (:func:`lrfinder.validation.x_scale_for`). Call this once and pass the result
+    to check a large pair once for several range tests.
     """
+    if isinstance(data, ArrayData):
+        return data
     if hasattr(data, "x_train"):
         x, y = (data.x_train, data.y_train) if split == "train" else (data.x_test, data.y_test)
         return ArrayData(x, y, float(getattr(data, "x_scale", 1.0)), getattr(data, "name", name))
-    if isinstance(data, ArrayData):
-        return data
     if not isinstance(data, (tuple, list)) or len(data) != 2:
         raise LRFinderError(
             f"{name} must be an (x, y) pair or a Dataset from load_dataset(), "
             f"got {type(data).__name__}"
         )
-    from lrfinder.datasets import check_arrays
-
     x, y, task, _ = check_arrays(data[0], data[1], name=name)
     if task == "regression":  # keep the caller's target shape: their model expects it
         y = np.asarray(data[1])
-    x_scale = 1.0 / 255.0 if x.dtype == np.uint8 else 1.0
-    return ArrayData(x, y, x_scale, name)
+    return ArrayData(x, y, x_scale_for(x), name)
 
 
 class BatchSampler:

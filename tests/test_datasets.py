@@ -1,4 +1,4 @@
-"""Tests for lrfinder.datasets.
+"""Tests for lrfinder.datasets (the checks of (x, y) arrays are in test_validation.py).
 
 Every IDX, npz and csv fixture is written by the tests into ``tmp_path``; the
 real MNIST tests skip when the files are not on this machine.
@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 
 from lrfinder import datasets as ds
-from lrfinder.datasets import DATASETS, Dataset, check_arrays, load_dataset, read_idx
+from lrfinder.datasets import DATASETS, Dataset, _download, load_dataset, read_idx
 from lrfinder.errors import LRFinderError
 
-MNIST_NAMES = [f for f, _ in ds._IDX_SOURCES["mnist"].files]
+MNIST_NAMES = [f for f, _ in _download._IDX_SOURCES["mnist"].files]
 MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
@@ -74,7 +74,7 @@ def isolated(tmp_path, monkeypatch):
     """No LRFINDER_DATA and an empty cache under tmp_path."""
     monkeypatch.delenv(ds.DATA_ENV, raising=False)
     cache = tmp_path / "cache"
-    monkeypatch.setattr(ds, "_cache_dir", lambda: cache)
+    monkeypatch.setattr(_download, "_cache_dir", lambda: cache)
     return cache
 
 
@@ -290,7 +290,9 @@ def mirror(tmp_path, monkeypatch):
 
     def use(mirrors, sha256=None):
         files = tuple((f, (sha256 or hashes)[f]) for f in MNIST_NAMES)
-        monkeypatch.setitem(ds._IDX_SOURCES, "mnist", ds._IdxSource(tuple(mirrors), files))
+        monkeypatch.setitem(
+            _download._IDX_SOURCES, "mnist", _download._IdxSource(tuple(mirrors), files)
+        )
 
     use.url = (tmp_path / "mirror").as_uri() + "/"
     use.hashes = hashes
@@ -301,13 +303,13 @@ def test_download_into_cache_trying_mirrors_in_order(tmp_path, isolated, mirror,
     dead = (tmp_path / "no-such-mirror").as_uri() + "/"
     mirror([dead, mirror.url])
     calls = []
-    real_fetch = ds._fetch
+    real_fetch = _download._fetch
 
     def recording_fetch(url, dest, sha256):
         calls.append(url)
         real_fetch(url, dest, sha256)
 
-    monkeypatch.setattr(ds, "_fetch", recording_fetch)
+    monkeypatch.setattr(_download, "_fetch", recording_fetch)
     data = load_dataset("mnist")
     assert data.x_train.shape == (9, 6)
     assert sorted(p.name for p in (isolated / "mnist").iterdir()) == sorted(MNIST_NAMES)
@@ -348,7 +350,7 @@ def test_offline_message(isolated, monkeypatch):
     def offline(url, dest, sha256):
         raise ConnectionError(f"Failed to resolve host for {url}")
 
-    monkeypatch.setattr(ds, "_fetch", offline)
+    monkeypatch.setattr(_download, "_fetch", offline)
     with pytest.raises(LRFinderError) as excinfo:
         load_dataset("fashion-mnist")
     assert_one_line_error(
@@ -372,7 +374,7 @@ def test_unwritable_download_folder(tmp_path, isolated):
 
 def test_source_constants():
     for name in ("mnist", "fashion-mnist"):
-        source = ds._IDX_SOURCES[name]
+        source = _download._IDX_SOURCES[name]
         assert [f for f, _ in source.files] == MNIST_NAMES
         assert all(len(h) == 64 and int(h, 16) >= 0 for _, h in source.files)
         assert all(m.endswith("/") for m in source.mirrors)
@@ -505,68 +507,6 @@ def test_task_for_builtin_must_match():
     with pytest.raises(LRFinderError) as excinfo:
         load_dataset("sine", task="classification")
     assert_one_line_error(excinfo, "'sine'", "regression")
-
-
-# --------------------------------------------------------------------------
-# check_arrays
-# --------------------------------------------------------------------------
-
-
-def test_check_arrays_classification():
-    x, y, task, k = check_arrays([[1, 2], [3, 4], [5, 6]], np.array([[0.0], [1.0], [0.0]]))
-    assert x.dtype == np.float32 and x.shape == (3, 2)
-    assert y.dtype == np.int64 and y.shape == (3,) and task == "classification" and k == 2
-
-
-def test_check_arrays_regression_and_forced_task():
-    x, y, task, k = check_arrays(np.ones((3, 1)), [0.5, 1.5, 2.0])
-    assert task == "regression" and k is None and y.shape == (3, 1) and y.dtype == np.float32
-    _, y, task, _ = check_arrays(np.ones((3, 1)), [0, 1, 0], task="regression")
-    assert task == "regression" and y.dtype == np.float32
-    _, y, _, _ = check_arrays(np.ones((3, 1)), np.ones((3, 2)) * 0.5)
-    assert y.shape == (3, 2)
-
-
-def test_check_arrays_keeps_uint8_images():
-    x, _, _, _ = check_arrays(np.zeros((2, 4), np.uint8), [0, 1])
-    assert x.dtype == np.uint8
-
-
-NAN_X = np.array([[0.0, 1.0], [np.nan, 2.0], [3.0, 4.0], [5.0, np.nan]])
-
-
-@pytest.mark.parametrize(
-    ("x", "y", "kwargs", "needles"),
-    [
-        (np.arange(4.0), [0, 1, 0, 1], {}, ["2-D x", "(4,)", "x.reshape(-1, 1)"]),
-        (np.zeros((4, 2, 2)), [0, 1, 0, 1], {}, ["2-D x", "x.reshape(len(x), -1)"]),
-        (np.zeros((4, 0)), [0, 1, 0, 1], {}, ["no features"]),
-        (X4, [0, 1, 0], {}, ["x has 4 rows", "y has 3"]),
-        (np.zeros((0, 2)), [], {}, ["0 rows"]),
-        (NAN_X, [0, 1, 0, 1], {}, ["x has 2 NaN values", "rows 1, 3"]),
-        (X4, [0, 1, np.inf, 1], {}, ["y has 1 inf", "row 2"]),
-        (X4, [1, 2, 3, 1], {}, ["0..k-1", "{1, 2, 3}", "np.unique(y, return_inverse=True)"]),
-        (X4, [-1, 1, -1, 1], {}, ["0..k-1", "{-1, 1}"]),
-        (X4, [0, 0, 0, 0], {}, ["only 1 class", "at least 2"]),
-        (X4, [0.5, 1, 0, 1], {"task": "classification"}, ["integers", "0.5"]),
-        (X4, np.eye(4)[:, :2], {}, ["one-hot", "argmax"]),
-        (X4, [0, 1, 0, 1], {"task": "clustering"}, ["'clustering'", "regression"]),
-        ([[1, 2], [3]], [0, 1], {}, ["rectangular"]),
-        (np.array([["a", "b"]] * 4), [0, 1, 0, 1], {}, ["numeric", "x"]),
-        (np.full((4, 2), 1e300), [0, 1, 0, 1], {}, ["float32", "rescale"]),
-        (X4, np.zeros((4, 1, 1)), {}, ["y of shape"]),
-    ],
-)
-def test_check_arrays_errors(x, y, kwargs, needles):
-    with pytest.raises(LRFinderError) as excinfo:
-        check_arrays(x, y, name="my_data", **kwargs)
-    assert_one_line_error(excinfo, *needles)
-    assert "my_data" in str(excinfo.value) or "task=" in str(excinfo.value)
-
-
-def test_lrfinder_error_is_value_error():
-    with pytest.raises(ValueError):
-        check_arrays(np.arange(3.0), [0, 1, 0])
 
 
 # --------------------------------------------------------------------------
