@@ -16,10 +16,16 @@ The model protocol
 ``state_dict()`` / ``load_state_dict()`` are optional: without them the range
 test saves and restores ``params`` itself.
 
+Optionally, for speed, the ``params`` arrays may be consecutive views into one
+contiguous 1-D buffer, and the gradients views into another laid out the same
+way (see :mod:`lrfinder.flat`). The optimizers then run each pass of their update
+once over all weights instead of once per parameter, with bit-identical results.
+
 :class:`TwoLayerNet` is ``affine -> activation -> affine -> loss``. It works in
 float32, uses BLAS matrix products into preallocated buffers, never computes the
 gradient with respect to its input, and fuses softmax with cross-entropy so the
-output gradient is simply ``(softmax - onehot) / batch``.
+output gradient is simply ``(softmax - onehot) / batch``. Its parameters and its
+gradients each live in one flat buffer (``flat_params``, ``flat_grads``).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from lrfinder.errors import LRFinderError, check_count
+from lrfinder.flat import flat_buffer, flat_views
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh")
 LOSSES = ("cross_entropy", "binary_cross_entropy", "mse")
@@ -67,7 +74,17 @@ class TwoLayerNet:
     Attributes
     ----------
     params : dict of ndarray
-        ``W1 (n_in, n_hidden)``, ``b1 (n_hidden,)``, ``W2 (n_hidden, n_out)``, ``b2 (n_out,)``.
+        ``W1 (n_in, n_hidden)``, ``b1 (n_hidden,)``, ``W2 (n_hidden, n_out)``, ``b2 (n_out,)``,
+        consecutive views into ``flat_params``.
+    flat_params : ndarray
+        All parameters in one contiguous 1-D buffer, in the order of ``params``.
+        Writing into it (or into a view of ``params``) changes the weights; the
+        optimizers update it in one pass per step. Assigning a new array to a key of
+        ``params`` detaches that key from the buffer (the optimizers then fall back to
+        one pass per parameter).
+    flat_grads : ndarray
+        The gradient buffer, laid out as ``flat_params``; the dict returned by
+        :meth:`loss_and_grads` holds views into it.
     """
 
     def __init__(
@@ -99,9 +116,19 @@ class TwoLayerNet:
             raise LRFinderError(f"dtype must be float32 or float64, got {self.dtype}")
         self.n_in, self.n_hidden, self.n_out = int(n_in), int(n_hidden), int(n_out)
         self.activation, self.loss, self.seed = activation, loss, seed
-        self.params = self._init_params(np.random.default_rng(seed))
+        initial = self._init_params(np.random.default_rng(seed))
+        self._shapes = {key: value.shape for key, value in initial.items()}
+        size = sum(value.size for value in initial.values())
+        self.flat_params = np.empty(size, self.dtype)
+        self.flat_grads = np.empty(size, self.dtype)
         self._buffers: dict[str, np.ndarray] = {}
-        self._grads = {k: np.empty_like(v) for k, v in self.params.items()}
+        self._attach_views()
+        for key, value in initial.items():
+            self.params[key][...] = value
+
+    def _attach_views(self) -> None:
+        self.params = flat_views(self.flat_params, self._shapes)
+        self._grads = flat_views(self.flat_grads, self._shapes)
 
     @classmethod
     def for_dataset(cls, dataset, n_hidden: int = 128, **kwargs) -> TwoLayerNet:
@@ -275,6 +302,23 @@ class TwoLayerNet:
             raise LRFinderError(f"state is missing parameters {sorted(missing)}")
         for k, v in self.params.items():
             v[...] = state[k]
+
+    def __getstate__(self) -> dict:
+        # Pickling or deep-copying the views would copy each one on its own and lose
+        # their link to the flat buffers; the copy rebuilds them from the buffers.
+        state = self.__dict__.copy()
+        state["_buffers"] = {}
+        if flat_buffer(self.params.values()) is self.flat_params:
+            del state["params"]
+        del state["_grads"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        params = state.pop("params", None)
+        self.__dict__.update(state)
+        self._attach_views()
+        if params is not None:  # a key was detached from the buffer: keep it detached
+            self.params = params
 
     def __repr__(self) -> str:
         return (

@@ -12,8 +12,26 @@ Every optimizer follows one small protocol:
 
 The update rules share their pieces: :func:`ema_` (an exponential moving average)
 and :func:`bias_correction` are written once and used by RMSProp, Adadelta, Adam
-and Momentum. All arithmetic is in place on float32 arrays; the scratch buffer of
-each parameter is reused between steps.
+and Momentum. All arithmetic is in place on float32 arrays; the scratch buffers
+are reused between steps.
+
+One pass over all weights
+-------------------------
+When the ``params`` arrays are consecutive views into one flat buffer and the
+``grads`` arrays views into another, in the same order and shapes (as
+:class:`lrfinder.network.TwoLayerNet` lays them out; see :mod:`lrfinder.flat`),
+each NumPy pass of an update runs once over the whole buffer, as torch's
+foreach/fused optimizers do, instead of once per parameter. The state arrays
+are then views into flat buffers of their own; ``opt.state`` keeps its
+per-parameter names and ``state_dict()`` its format. Every update rule is a
+chain of element-wise float operations, so both paths give bit-identical results
+(``tests/test_flat_optimizers.py`` checks it). Any other model takes the
+per-parameter path.
+
+Each update takes the fewest NumPy passes its rule needs with one scalar
+operation per pass (there is no fused multiply-add in NumPy): SGD 2, Momentum 4,
+AdaGrad 7, RMSProp 9, Adadelta 15, Adam 12. numexpr was measured as a way to
+fuse them and was slower (see ``benchmarks/speed.py``), so it is not used.
 """
 
 from __future__ import annotations
@@ -21,10 +39,12 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
 from lrfinder.errors import LRFinderError
+from lrfinder.flat import flat_buffer, flat_views
 
 
 def ema_(average: np.ndarray, value: np.ndarray, decay: float, work: np.ndarray) -> None:
@@ -60,11 +80,30 @@ def _hyper(name: str, value: float, low: float, high: float, *, low_open=False, 
     return value
 
 
+@dataclass
+class _FlatLayout:
+    """The flat path of one set of ``params`` and ``grads`` arrays (see the module notes).
+
+    ``arrays`` holds the arrays the layout was checked on (so their ``id`` values in
+    ``key`` stay unique); ``state`` and ``scratch`` map each slot to a flat buffer,
+    and ``owner`` is the ``Optimizer.state`` dict whose arrays are views into them.
+    """
+
+    key: tuple[int, ...]
+    arrays: tuple[np.ndarray, ...]
+    params: np.ndarray
+    grads: np.ndarray
+    state: dict[str, np.ndarray]
+    scratch: dict[str, np.ndarray]
+    owner: dict
+
+
 class Optimizer:
     """Base class: per-parameter state owned by the optimizer, saved and restored exactly.
 
     Subclasses set ``name``, the tuple ``slots`` of state arrays each parameter
-    gets (zero-initialised), and implement :meth:`_update`.
+    gets (zero-initialised), and implement :meth:`_update`, which must be
+    element-wise (it runs on a whole flat buffer or on one parameter at a time).
     """
 
     name = "base"
@@ -75,6 +114,7 @@ class Optimizer:
     def __init__(self) -> None:
         self.state: dict[str, dict[str, np.ndarray]] = {}
         self._scratch: dict[str, dict[str, np.ndarray]] = {}
+        self._flat: _FlatLayout | None = None
         self.t = 0
 
     @property
@@ -104,6 +144,11 @@ class Optimizer:
         # A NumPy float64 scalar (an element of a schedule) would promote every
         # float32 operation it meets to a float64 loop, about 7x slower.
         lr = float(lr)
+        flat = self._flat_layout(params, grads)
+        if flat is not None:
+            self.t += 1
+            self._update(flat.params, flat.grads, flat.state, flat.scratch, lr)
+            return
         if not self.state:
             self.state = {
                 key: {s: np.zeros_like(p) for s in self.slots} for key, p in params.items()
@@ -115,6 +160,46 @@ class Optimizer:
         self.t += 1
         for key, p in params.items():
             self._update(p, grads[key], self.state[key], self._scratch[key], lr)
+
+    def _flat_layout(self, params: Mapping, grads: Mapping) -> _FlatLayout | None:
+        """The flat path for these arrays, or None for the per-parameter path.
+
+        Checked once per set of arrays; afterwards a step only compares their ids.
+        Built anew (the state copied into flat buffers) when the arrays change, and
+        after :meth:`load_state_dict` or :meth:`reset` replaced ``self.state``.
+        """
+        arrays = (*params.values(), *(grads.get(key) for key in params))
+        key = tuple(map(id, arrays))
+        flat = self._flat
+        if flat is not None and flat.key == key and flat.owner is self.state:
+            return flat
+        self._flat = None
+        n = len(params)
+        p_buf, g_buf = flat_buffer(arrays[:n]), flat_buffer(arrays[n:])
+        if p_buf is None or g_buf is None:
+            return None
+        shapes = {key: p.shape for key, p in params.items()}
+        if any(g.shape != p.shape for p, g in zip(arrays[:n], arrays[n:], strict=True)):
+            return None
+        if self.state and (
+            set(self.state) != set(shapes)
+            or any(
+                set(self.state[k]) != set(self.slots)
+                or any(np.shape(v) != shape for v in self.state[k].values())
+                for k, shape in shapes.items()
+            )
+        ):
+            return None  # state that does not fit: the per-parameter path says why
+        state = {s: np.zeros_like(p_buf) for s in self.slots}
+        views = {s: flat_views(buf, shapes) for s, buf in state.items()}
+        if self.state:  # carry the state over, bitwise
+            for k in shapes:
+                for s in self.slots:
+                    views[s][k][...] = self.state[k][s]
+        self.state = {k: {s: views[s][k] for s in self.slots} for k in shapes}
+        scratch = {s: np.empty_like(p_buf) for s in self.scratch}
+        self._flat = _FlatLayout(key, arrays, p_buf, g_buf, state, scratch, self.state)
+        return self._flat
 
     def _update(self, p: np.ndarray, g: np.ndarray, s: dict, work: dict, lr: float) -> None:
         """Update ``p`` in place from gradient ``g``, state ``s`` and scratch arrays ``work``."""
@@ -141,7 +226,15 @@ class Optimizer:
         """Forget all state, as if newly built."""
         self.state = {}
         self._scratch = {}
+        self._flat = None
         self.t = 0
+
+    def __getstate__(self) -> dict:
+        # A copy or pickle of the state's views no longer shares the flat buffers,
+        # so the copy drops the layout and builds its own on its first flat step.
+        state = self.__dict__.copy()
+        state["_flat"] = None
+        return state
 
     def clone(self) -> Optimizer:
         """A fresh optimizer with the same hyperparameters and no state."""
@@ -274,7 +367,7 @@ class Adadelta(Optimizer):
 
     .. math::
         v &\leftarrow \rho v + (1 - \rho) g^2 \\
-        \Delta &= \frac{\sqrt{u + \epsilon}}{\sqrt{v + \epsilon}}\, g \\
+        \Delta &= \sqrt{\frac{u + \epsilon}{v + \epsilon}}\, g \\
         u &\leftarrow \rho u + (1 - \rho) \Delta^2 \\
         \theta &\leftarrow \theta - \eta\, \Delta
 
@@ -305,12 +398,12 @@ class Adadelta(Optimizer):
         v, u = s["sq_avg"], s["delta_avg"]
         delta, work = work["delta"], work["work"]
         ema_square_(v, g, self.rho, work)
-        # delta = sqrt(u + eps) / sqrt(v + eps) * g
+        # delta = sqrt((u + eps) / (v + eps)) * g: one square root, the costliest pass,
+        # instead of the two of sqrt(u + eps) / sqrt(v + eps)
         np.add(u, self.eps, out=delta)
-        np.sqrt(delta, out=delta)
         np.add(v, self.eps, out=work)
-        np.sqrt(work, out=work)
         delta /= work
+        np.sqrt(delta, out=delta)
         delta *= g
         ema_square_(u, delta, self.rho, work)
         delta *= lr
