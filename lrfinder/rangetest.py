@@ -170,9 +170,11 @@ def find_lr(
     stop_factor = check_stop_factor(stop_factor)
     for name, value in (("repeats", repeats), ("val_every", val_every), ("val_size", val_size)):
         check_count(name, value)
+    # Checked once here: the extended test below and every repeat reuse these arrays.
     train = as_array_data(data, name="data")
+    held_out = None if val_data is None else as_array_data(val_data, name="val_data", split="test")
     dtype = param_dtype(model)
-    val = None if val_data is None else _validation_subset(val_data, val_size, seed, dtype)
+    val = None if held_out is None else _validation_subset(held_out, val_size, seed, dtype)
 
     model_backup = {key: np.array(value, copy=True) for key, value in model.params.items()}
     opt_backup = opt.state_dict()
@@ -234,14 +236,14 @@ def find_lr(
         # Per-batch noise can swamp a slow learner's fall: without held-out data of the
         # caller's, the longer test also reads a fixed subset of the training data (the
         # same rows each time, so no batch-to-batch noise), which the analysis then reads.
-        longer_val, longer_every, fixed_rows = val_data, val_every, None
+        longer_val, longer_every, fixed_rows = held_out, val_every, None
         if val_data is None:
             longer_val, longer_every = train, EXTEND_VAL_EVERY
             fixed_rows = min(val_size, len(train.x))
         return run_extended(
             lambda: find_lr(
                 model,
-                data,
+                train,
                 optimizer=opt,
                 schedule=longer_schedule(),
                 batch_size=batch_size,
