@@ -42,6 +42,8 @@ SAVE_SUFFIXES = FIGURE_SUFFIXES
 #: Size in inches of the figures this module creates (room for a legend on the right).
 RESULT_FIGSIZE = (10.0, 6.5)
 HISTORY_FIGSIZE = (10.0, 6.5)
+#: Inches added below :func:`plot_histories` for its learning-rate panel.
+RATE_PANEL_HEIGHT = 2.5
 
 #: Resolution of saved PNG files.
 PNG_DPI = 150
@@ -616,6 +618,11 @@ def _history_label(name: str, history, target: float | None) -> str:
     return label
 
 
+def _step_rates(history) -> np.ndarray:
+    """The rate of each step a history recorded (empty when it recorded none)."""
+    return np.asarray(getattr(history, "step_lrs", ()), dtype=float).ravel()
+
+
 def plot_histories(histories: Mapping, path=None, target: float | None = None):
     """Compare training runs: validation accuracy and loss against steps.
 
@@ -635,7 +642,8 @@ def plot_histories(histories: Mapping, path=None, target: float | None = None):
     matplotlib.figure.Figure
         Validation accuracy on top (left out when no run has an accuracy, as
         for regression) and loss below: validation solid, training dashed. A
-        diverged run ends with an ``x``.
+        diverged run ends with an ``x``. When a run followed a schedule (its
+        ``step_lrs`` vary), a third panel draws every run's rate per step.
 
     Raises
     ------
@@ -650,11 +658,15 @@ def plot_histories(histories: Mapping, path=None, target: float | None = None):
     has_accuracy = any(
         np.isfinite(np.asarray(h.val_accuracy, float)).any() for h in histories.values()
     )
-    fig = _new_figure(HISTORY_FIGSIZE)
-    if has_accuracy:
-        acc_ax, loss_ax = fig.subplots(2, 1, sharex=True)
-    else:
-        acc_ax, loss_ax = None, fig.subplots(1, 1)
+    rates = {name: _step_rates(h) for name, h in histories.items()}
+    scheduled = any(r.size > 1 and np.ptp(r) > 0 for r in rates.values())
+    panels = 1 + has_accuracy + scheduled
+    width, height = HISTORY_FIGSIZE
+    fig = _new_figure((width, height + (RATE_PANEL_HEIGHT if scheduled else 0.0)))
+    axes = list(np.atleast_1d(fig.subplots(panels, 1, sharex=True)))
+    acc_ax = axes.pop(0) if has_accuracy else None
+    loss_ax = axes.pop(0)
+    rate_ax = axes.pop(0) if scheduled else None
 
     from matplotlib.lines import Line2D
 
@@ -715,10 +727,20 @@ def plot_histories(histories: Mapping, path=None, target: float | None = None):
     loss_ax.legend(
         handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize=9
     )
-    loss_ax.set_xlabel("training step")
+    loss_ax.set_xlabel("" if rate_ax is not None else "training step")
     loss_ax.set_ylabel("loss")
     loss_ax.grid(True, alpha=0.3)
     loss_ax.set_title("Loss", fontsize=10, loc="left")
+    if rate_ax is not None:
+        for k, r in enumerate(rates.values()):
+            # a rate of 0 (where a cosine ends) has no place on a log axis: left out
+            positive = np.where(r > 0, r, np.nan)
+            rate_ax.plot(np.arange(1, r.size + 1), positive, color=f"C{k % 10}", lw=1.5)
+        rate_ax.set_yscale("log")
+        rate_ax.set_xlabel("training step")
+        rate_ax.set_ylabel("learning rate")
+        rate_ax.grid(True, which="major", alpha=0.3)
+        rate_ax.set_title("Learning rate at each step", fontsize=10, loc="left")
     fig.suptitle("Training with each optimizer", fontsize=13, fontweight="bold")
 
     if save_path is not None:

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from lrfinder.errors import LRFinderError, check_count, check_positive
+from lrfinder.errors import LRFinderError, check_count, check_number, check_positive
 
 #: A rate within this fraction of ``step`` past ``end`` still counts as ``end``.
 #: It absorbs the rounding in ``(end - start) / step`` and nothing more.
@@ -137,6 +137,13 @@ class _Steps:
         return self.label
 
 
+def _check_num(num) -> int:
+    """The number of rates of an exponential or linear sweep: 2 to :data:`MAX_STEPS`."""
+    return check_number(
+        "num", num, low=2, high=MAX_STEPS, integer=True, hint="use fewer rates (as for segments)"
+    )
+
+
 class LearningRateSearcher:
     """A chain of schedule segments, played in the order given.
 
@@ -205,7 +212,7 @@ class LearningRateSearcher:
     def exponential(cls, start: float, end: float, num: int = 100) -> LearningRateSearcher:
         """``num`` rates spaced evenly in log10 from ``start`` to ``end``, both included."""
         start, end = check_positive("start", start), check_positive("end", end)
-        num = check_count("num", num, minimum=2)
+        num = _check_num(num)
         if end <= start:
             raise LRFinderError(f"end must be > start, got start={start!r} and end={end!r}")
         rates = np.geomspace(start, end, num)
@@ -215,7 +222,7 @@ class LearningRateSearcher:
     def linear(cls, start: float, end: float, num: int = 100) -> LearningRateSearcher:
         """``num`` rates spaced evenly from ``start`` to ``end``, both included."""
         start, end = check_positive("start", start), check_positive("end", end)
-        num = check_count("num", num, minimum=2)
+        num = _check_num(num)
         if end <= start:
             raise LRFinderError(f"end must be > start, got start={start!r} and end={end!r}")
         rates = np.linspace(start, end, num)
