@@ -364,6 +364,51 @@ def test_offline_message(isolated, monkeypatch):
     assert list((isolated / "fashion-mnist").iterdir()) == []
 
 
+def test_an_offline_download_prints_only_its_error(tmp_path):
+    """No "Downloading data from ..." lines from pooch before the one-line error."""
+    dead = (tmp_path / "no-such-mirror").as_uri() + "/"
+    code = (
+        "import sys\n"
+        "from lrfinder.datasets import _download, load_dataset\n"
+        "from lrfinder.errors import LRFinderError\n"
+        "source = _download._IDX_SOURCES['mnist']\n"
+        f"_download._IDX_SOURCES['mnist'] = _download._IdxSource(({dead!r},), source.files)\n"
+        "try:\n"
+        f"    load_dataset('mnist', {str(tmp_path / 'dl')!r})\n"
+        "except LRFinderError as err:\n"
+        "    print(err, file=sys.stderr)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout == ""
+    lines = out.stderr.splitlines()
+    assert len(lines) == 1, out.stderr
+    assert "could not download mnist" in lines[0] and "offline" in lines[0]
+    for needle in (*MNIST_NAMES, str(tmp_path / "dl"), "--data-dir", "LRFINDER_DATA"):
+        assert needle in lines[0]
+
+
+def test_pooch_would_log_a_download_line_that_lrfinder_silences(tmp_path, monkeypatch):
+    """The test above is not vacuous: pooch itself logs before every download."""
+    pooch = pytest.importorskip("pooch")
+    import logging
+
+    logger = pooch.get_logger()
+    records: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: records.append(record.getMessage())
+    monkeypatch.setattr(logger, "handlers", [handler])
+    dead = (tmp_path / "gone.gz").as_uri()
+    with pytest.raises(OSError):
+        pooch.retrieve(dead, None, path=tmp_path, downloader=_download._copy_file_url)
+    assert any("Downloading data from" in r for r in records)
+    records.clear()
+    with pytest.raises(OSError):
+        _download._fetch(dead, tmp_path / "gone.gz", "0" * 64)
+    assert records == []
+    logger.info("after the attempt")  # pooch's logging is back as it was
+    assert records == ["after the attempt"]
+
+
 def test_unwritable_download_folder(tmp_path, isolated):
     blocker = tmp_path / "file"
     blocker.write_text("")

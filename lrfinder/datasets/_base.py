@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lrfinder.errors import LRFinderError
+from lrfinder.errors import LRFinderError, check_number
 from lrfinder.validation import TASKS
 
 #: Fraction of the samples kept for the test split when a source has none.
@@ -128,11 +128,8 @@ def split(x, y, rng: np.random.Generator, name: str):
 
 
 def check_n_samples(n_samples, name: str) -> None:
-    """Raise unless `n_samples` is a positive integer (booleans refused)."""
-    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)):
-        raise LRFinderError(f"n_samples={n_samples!r} for {name!r} must be a positive integer")
-    if n_samples < 1:
-        raise LRFinderError(f"n_samples={n_samples} for {name!r} must be at least 1")
+    """Raise unless `n_samples` is a whole number >= 1 (booleans refused)."""
+    check_number(f"n_samples for {name!r}", n_samples, low=1, integer=True)
 
 
 def subsample(ds: Dataset, n_samples: int | None, seed: int) -> Dataset:

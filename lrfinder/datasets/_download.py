@@ -137,10 +137,11 @@ def _fetch(url: str, dest: Path, sha256: str) -> None:
 
     downloader = _copy_file_url if url.startswith("file://") else None
     logger = pooch.get_logger()
-    level = logger.level
     # pooch logs "Downloading data from ..." at INFO before each try; the caller
     # reports the outcome itself, in one line, so those lines would only repeat it.
-    logger.setLevel(logging.WARNING)
+    # A filter, not setLevel: pooch's logger is outside logging's hierarchy, so a new
+    # level would not reach the answers it has cached from earlier downloads.
+    logger.addFilter(_above_info)
     try:
         pooch.retrieve(
             url,
@@ -151,7 +152,12 @@ def _fetch(url: str, dest: Path, sha256: str) -> None:
             progressbar=False,
         )
     finally:
-        logger.setLevel(level)
+        logger.removeFilter(_above_info)
+
+
+def _above_info(record: logging.LogRecord) -> bool:
+    """A logging filter that lets warnings and errors through, and nothing less."""
+    return record.levelno > logging.INFO
 
 
 def _place_files_hint(name: str, source: _IdxSource, folder: Path) -> str:
