@@ -421,6 +421,75 @@ class Suggestion:
                 f"could not read it: {exc}"
             ) from None
 
+    # -- training with the suggestion -------------------------------------------------
+
+    def _bound(self, name: str) -> float:
+        value = getattr(self, name)
+        if value is None:
+            raise LRFinderError(
+                f"this suggestion has no {name} to build a schedule from "
+                f"(status {self.status!r}): {self.reason}"
+            )
+        return value
+
+    def one_cycle(self, total_steps: int, **kwargs):
+        """A 1cycle schedule peaking at :attr:`one_cycle_max_lr`.
+
+        ``kwargs`` go to :func:`lrfinder.schedules.one_cycle` (``warmup_fraction``,
+        ``div_factor``, ``final_div_factor``). Raises :class:`LRFinderError` when
+        the curve gave no rate.
+        """
+        from lrfinder.schedules import one_cycle
+
+        return one_cycle(self._bound("one_cycle_max_lr"), total_steps, **kwargs)
+
+    def cosine(self, total_steps: int, **kwargs):
+        """A cosine decay from :attr:`lr` (``kwargs``: ``warmup_steps``)."""
+        from lrfinder.schedules import cosine
+
+        return cosine(self._bound("lr"), total_steps, **kwargs)
+
+    def triangular(self, step_size: int):
+        """Smith's cyclical schedule between :attr:`base_lr` and :attr:`max_lr`.
+
+        When the two bounds coincide (a very narrow good region), there is no
+        cycle to run; train at the constant :attr:`lr` instead.
+        """
+        from lrfinder.schedules import triangular
+
+        return triangular(self._bound("base_lr"), self._bound("max_lr"), step_size)
+
+    def schedule(self, kind: str, total_steps: int):
+        """The rate, or schedule, to train with: ``kind`` is one of
+        :data:`lrfinder.schedules.TRAINING_SCHEDULES`.
+
+        ``"constant"`` is :attr:`lr` itself (a float), ``"onecycle"`` is
+        :meth:`one_cycle` and ``"cosine"`` is :meth:`cosine`.
+        """
+        from lrfinder.schedules import TRAINING_SCHEDULES
+
+        if kind == "constant":
+            return self._bound("lr")
+        if kind == "onecycle":
+            return self.one_cycle(total_steps)
+        if kind == "cosine":
+            return self.cosine(total_steps)
+        raise LRFinderError(
+            f"unknown schedule {kind!r}; choose one of {', '.join(TRAINING_SCHEDULES)}"
+        )
+
+    def train_with(self, total_steps: int, schedule: str = "onecycle") -> str:
+        """One line on how to train with this suggestion, e.g.
+        ``"train with: one_cycle(max_lr=7.0e-03, total_steps=1410)"``.
+
+        ``total_steps`` is the training's length (``epochs * steps_per_epoch``,
+        see :func:`lrfinder.training.steps_per_epoch`); ``schedule`` as for
+        :meth:`schedule`. Raises :class:`LRFinderError` when the curve gave no rate.
+        """
+        chosen = self.schedule(schedule, total_steps)
+        text = f"lr={chosen:.3g}" if schedule == "constant" else repr(chosen)
+        return f"train with: {text}"
+
 
 def _opt_float(value) -> float | None:
     return None if value is None else float(value)

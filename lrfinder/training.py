@@ -3,18 +3,24 @@
 This is what a suggestion is *for*: the optimizer comparison, the notebooks and
 the quality benchmark's grid-search truth all train with :func:`train`. Unlike
 the range test it does not restore the model afterwards.
+
+To train with a schedule built from a suggestion::
+
+    total = epochs * steps_per_epoch(data, batch_size)
+    train(model, data, optimizer="adam", lr=suggestion.one_cycle(total), epochs=epochs)
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from lrfinder.batches import BatchSampler, as_array_data, param_dtype
-from lrfinder.errors import LRFinderError, check_positive
+from lrfinder.errors import LRFinderError, check_count, check_positive
 from lrfinder.optimizers import Optimizer, get_optimizer
 
 
@@ -32,10 +38,14 @@ class TrainingHistory:
     train_loss : ndarray of float
         Mean training loss over the steps since the previous evaluation (NaN at step 0).
     lr : float or str
-        The constant learning rate, or a description of the schedule.
+        The constant learning rate, or the schedule's repr (such as
+        ``one_cycle(max_lr=7.0e-03, total_steps=1410)``; a plain function's name).
     diverged : bool
         True when the training loss became non-finite, which ends training early;
         the last evaluation then scores the broken model.
+    step_lrs : ndarray of float
+        The rate each training step used, in order (step ``k`` of the run is
+        ``step_lrs[k - 1]``); empty for a history built without it.
     """
 
     steps: np.ndarray
@@ -44,6 +54,7 @@ class TrainingHistory:
     train_loss: np.ndarray
     lr: float | str
     diverged: bool
+    step_lrs: np.ndarray = field(default_factory=lambda: np.empty(0))
 
     @property
     def final_accuracy(self) -> float:
@@ -53,6 +64,29 @@ class TrainingHistory:
         """The first evaluated step at which validation accuracy reached ``target``."""
         hit = np.nonzero(self.val_accuracy >= target)[0]
         return int(self.steps[hit[0]]) if hit.size else None
+
+
+def steps_per_epoch(data, batch_size: int = 64) -> int:
+    """Training steps in one epoch of :func:`train` (a final partial batch is dropped).
+
+    ``epochs * steps_per_epoch(data, batch_size)`` is the ``total_steps`` to build a
+    schedule with, e.g. ``suggestion.one_cycle(total_steps)``.
+    """
+    batch_size = check_count("batch_size", batch_size)
+    if hasattr(data, "x_train"):
+        n = len(data.x_train)
+    elif isinstance(data, (tuple, list)) and len(data) == 2:
+        n = len(data[0])  # counting rows needs no validation of the labels
+    else:
+        n = len(as_array_data(data, name="data").x)
+    return max(1, n // min(batch_size, max(n, 1)))
+
+
+def _lr_label(lr) -> str:
+    """A schedule's repr; a plain function's name (its repr holds an address)."""
+    if inspect.isfunction(lr) or inspect.isbuiltin(lr) or inspect.ismethod(lr):
+        return getattr(lr, "__name__", "schedule")
+    return repr(lr)
 
 
 def train(
@@ -67,6 +101,7 @@ def train(
     val_data=None,
     eval_every: int | None = None,
     callback: Callable[[int, float], None] | None = None,
+    initial_step: int = 0,
 ) -> TrainingHistory:
     """Train ``model`` in place and return its validation history.
 
@@ -80,15 +115,27 @@ def train(
     optimizer : str or Optimizer
         Name or instance; it is trained from its current state.
     lr : float or callable
-        A constant learning rate, or ``lr(step) -> float`` for a decaying schedule.
+        A constant learning rate, or ``lr(step) -> float``: a schedule such as
+        :func:`lrfinder.schedules.one_cycle` (steps count from 0). Its repr is
+        kept in the history, with the rate of every step.
     epochs : float
         Passes over the training data (fractions allowed).
     eval_every : int, optional
         Steps between validation evaluations. Default: once per epoch.
     callback : callable, optional
         ``callback(step, loss)`` after every step.
+    initial_step : int
+        The schedule's step at the first step of this call, >= 0: training that
+        continues a run (say, epoch by epoch) reads ``lr(initial_step + k)``.
+        The history's ``steps`` still count from 0.
+
+    Raises
+    ------
+    LRFinderError
+        For bad settings, or a schedule that returns a negative or non-finite rate.
     """
     opt = get_optimizer(optimizer)
+    initial_step = check_count("initial_step", initial_step, minimum=0)
     if not callable(lr):
         check_positive("lr", lr, "a positive number")
     if not (isinstance(epochs, (int, float)) and epochs > 0):
@@ -104,7 +151,7 @@ def train(
     every = eval_every or sampler.batches_per_epoch
     rate = lr if callable(lr) else (lambda step, value=float(lr): value)
 
-    steps, val_loss, val_acc, train_loss = [], [], [], []
+    steps, val_loss, val_acc, train_loss, step_lrs = [], [], [], [], []
 
     def evaluate(step: int, mean_train: float) -> None:
         loss, acc = model.evaluate(val.x, val.y, val.x_scale)
@@ -123,7 +170,14 @@ def train(
             if not math.isfinite(loss):
                 diverged = True
                 break
-            opt.step(model.params, grads, rate(step - 1))
+            step_lr = float(rate(initial_step + step - 1))
+            if not (math.isfinite(step_lr) and step_lr >= 0):
+                raise LRFinderError(
+                    f"lr({initial_step + step - 1}) returned {step_lr!r}; a schedule must "
+                    "return a finite rate >= 0 at every step"
+                )
+            opt.step(model.params, grads, step_lr)
+            step_lrs.append(step_lr)
             running += loss
             count += 1
             if callback is not None:
@@ -138,6 +192,7 @@ def train(
         val_loss=np.array(val_loss),
         val_accuracy=np.array(val_acc),
         train_loss=np.array(train_loss),
-        lr=float(lr) if not callable(lr) else getattr(lr, "__name__", "schedule"),
+        lr=float(lr) if not callable(lr) else _lr_label(lr),
         diverged=diverged,
+        step_lrs=np.array(step_lrs, dtype=np.float64),
     )
