@@ -23,6 +23,8 @@ from lrfinder.batches import BatchSampler, as_array_data, param_dtype
 from lrfinder.errors import LRFinderError, check_count, check_positive
 from lrfinder.optimizers import Optimizer, get_optimizer
 
+__all__ = ["TrainingHistory", "steps_per_epoch", "train"]
+
 
 @dataclass(frozen=True)
 class TrainingHistory:
