@@ -286,7 +286,8 @@ ModeOpt = Annotated[
     ),
 ]
 SeedOpt = Annotated[
-    int, typer.Option(help="Seed of the initial weights and batch order.", rich_help_panel=_RUN)
+    int,
+    typer.Option(min=0, help="Seed of the initial weights and batch order.", rich_help_panel=_RUN),
 ]
 StopFactorOpt = Annotated[
     float | None,
@@ -376,25 +377,10 @@ VerifySeedsOpt = Annotated[
 
 def _check_output(path: Path | None, option: str, suffixes: tuple[str, ...] = ()) -> None:
     """Fail now, before any training, if ``path`` cannot be written."""
-    if path is None:
-        return
-    if suffixes and path.suffix.lower() not in suffixes:
-        raise LRFinderError(
-            f"{option} {str(path)!r} has suffix {path.suffix or 'none'!r}; use a file name "
-            f"ending in {', '.join(suffixes)}"
-        )
-    folder = path.expanduser().parent
-    if not folder.is_dir():
-        raise LRFinderError(
-            f"{option} {str(path)!r}: folder {str(folder)!r} does not exist; create it first "
-            "or choose another path"
-        )
-    if path.expanduser().is_dir():
-        raise LRFinderError(f"{option} {str(path)!r} is a folder; give a file name")
-    if not os.access(folder, os.W_OK):
-        raise LRFinderError(
-            f"{option} {str(path)!r}: folder {str(folder)!r} is not writable; choose another path"
-        )
+    from lrfinder.outputs import check_output_path
+
+    if path is not None:
+        check_output_path(path, option, suffixes)
 
 
 def _schedule(segments: str | None, start, end, num, mode: Mode | None):
@@ -421,6 +407,8 @@ def _schedule(segments: str | None, start, end, num, mode: Mode | None):
     try:
         return build(start, end, DEFAULT_NUM if num is None else num)
     except LRFinderError as err:
+        if str(err).startswith("num "):
+            raise LRFinderError(f"--num: {err}") from None
         raise LRFinderError(f"--start/--end/--num: {err}; e.g. --start 1e-6 --end 1") from None
 
 
@@ -494,35 +482,23 @@ def _progress(quiet: bool, rate_and_loss: bool = True):
     )
 
 
-def _range_callback(progress, task, steps: int) -> Callable[[int, float, float], None]:
-    """find_lr's ``callback(step, lr, loss)``: advance the bar across all repeats."""
-    state = {"run": 0, "last": -1}
+def _range_callback(progress, task) -> Callable:
+    """find_lr's ``callback(event)``: a bar over all runs that never moves back.
 
-    def callback(step: int, lr: float, loss: float) -> None:
-        if step <= state["last"]:
-            state["run"] += 1
-        state["last"] = step
-        done = state["run"] * steps + step + 1
-        total = max(progress.tasks[task].total or 0, done)  # an extended test runs longer
-        progress.update(task, completed=done, total=total, lr=lr, loss=loss)
+    A test that is extended (the slow-learner rule) starts again at run 0, step 0
+    with more steps; the bar then keeps what it had counted and grows its total.
+    """
+    state = {"offset": 0, "done": 0, "last": (-1, -1)}
+
+    def callback(event) -> None:
+        if (event.run, event.step) < state["last"]:  # a new, longer test begins
+            state["offset"] = state["done"]
+        state["last"] = (event.run, event.step)
+        state["done"] = state["offset"] + event.done
+        total = state["offset"] + event.total
+        progress.update(task, completed=state["done"], total=total, lr=event.lr, loss=event.loss)
 
     return callback
-
-
-def _write_csv(result, path: Path) -> None:
-    """``step,lr,loss`` rows of the raw losses; ``step,run,lr,loss`` for repeats."""
-    several = result.n_runs > 1
-    lines = ["step,run,lr,loss" if several else "step,lr,loss"]
-    for run, losses in enumerate(result.run_losses.tolist()):
-        for step, (lr, loss) in enumerate(zip(result.lrs.tolist(), losses, strict=True)):
-            if math.isfinite(loss):
-                lines.append(
-                    f"{step},{run},{lr!r},{loss!r}" if several else f"{step},{lr!r},{loss!r}"
-                )
-    try:
-        path.expanduser().write_text("\n".join(lines) + "\n", encoding="utf-8")
-    except OSError as err:
-        raise LRFinderError(f"--csv: cannot write {str(path)!r}: {err.strerror}") from None
 
 
 def _plot(result, path: Path, method: Method) -> None:
@@ -531,6 +507,9 @@ def _plot(result, path: Path, method: Method) -> None:
     methods = (method.value, *(m.value for m in Method if m is not method))
     plot_result(result, methods=methods, path=path.expanduser())
 
+
+#: The README section that explains the schedule bounds the Suggestion table prints.
+SCHEDULES_SECTION = "Training with what it found"
 
 #: Printed for a curve recorded elsewhere (a CSV, a bare history), whose optimizer is unknown.
 IMPORTED_OPTIMIZER_NOTE = (
@@ -563,8 +542,16 @@ def _describe(result, method: Method) -> None:
     table.add_row("steepest descent", _fmt(marks.steepest))
     table.add_row("minimum loss", _fmt(marks.minimum))
     table.add_row("divergence", _fmt(marks.divergence))
-    table.add_row("cyclical base_lr / max_lr", f"{_fmt(chosen.base_lr)} / {_fmt(chosen.max_lr)}")
-    table.add_row("1cycle max_lr", _fmt(chosen.one_cycle_max_lr))
+    table.add_row(
+        "cyclical base_lr / max_lr",
+        f"{_fmt(chosen.base_lr)} / {_fmt(chosen.max_lr)} (the low and high rates of a "
+        f"cyclical schedule; README: {SCHEDULES_SECTION})",
+    )
+    table.add_row(
+        "1cycle max_lr",
+        f"{_fmt(chosen.one_cycle_max_lr)} (the peak of a 1cycle schedule, which warms up to it "
+        "and anneals down)",
+    )
     if chosen.run_lrs:
         spread = "-" if chosen.spread_decades is None else f"{chosen.spread_decades:.2f} decades"
         table.add_row("per run", ", ".join(_fmt(lr) for lr in chosen.run_lrs))
@@ -583,29 +570,55 @@ def _describe(result, method: Method) -> None:
     methods.add_column("reason")
     for name in Method:
         answer = chosen if name is method else result.suggest(name.value)
-        methods.add_row(name.value, _fmt(answer.lr), _fmt_band(answer.band), answer.reason)
+        reason = "see why above" if name is method else answer.reason
+        methods.add_row(name.value, _fmt(answer.lr), _fmt_band(answer.band), reason)
 
     console = _stdout()
     console.print(table)
     console.print(methods)
 
 
-def _final_line(result, method: Method, quiet: bool) -> None:
-    """The answer: the last line of the output, or the only one with --quiet."""
+def _answer_line(result, method: Method, quiet: bool, data_name: str | None = None) -> None:
+    """The answer, in one line, printed first (with --quiet, only the rate)."""
     chosen = result.suggest(method.value)
     if quiet:
         typer.echo(f"{chosen.lr:.6g}" if chosen.lr is not None else f"none: {chosen.reason}")
         return
     optimizer = result.settings.get("optimizer")
     subject = f" for {optimizer}" if optimizer else ""
+    if data_name:
+        subject += f" on {data_name}"
     if chosen.lr is None:
         typer.echo(f"no learning rate suggested{subject}: {chosen.reason}")
     else:
-        caution = "; the curve is ambiguous, see why above" if chosen.ambiguous else ""
+        caution = "; the curve is ambiguous, see why below" if chosen.ambiguous else ""
         typer.echo(
-            f"suggested learning rate{subject}: {chosen.lr:.3g} "
-            f"(band {_fmt_band(chosen.band)}{caution})"
+            f"suggested lr {chosen.lr:.3g} (band {_fmt_band(chosen.band)}){subject}{caution}"
         )
+
+
+def _write(outputs, quiet: bool) -> list:
+    """Write each ``(option, path, write)`` on its own; say what was written, report failures.
+
+    Returns the failures (see :func:`lrfinder.outputs.write_outputs`); each one is
+    already reported on stderr, one line each.
+    """
+    from lrfinder.outputs import write_outputs
+
+    def written(what: str, path: Path) -> None:
+        if not quiet:
+            typer.echo(f"wrote {path}")
+
+    failures = write_outputs(outputs, on_written=written)
+    for failure in failures:
+        typer.echo(f"lrfinder: error: {_one_line(str(failure))}", err=True)
+    return failures
+
+
+def _exit_if_failed(failures) -> None:
+    """Exit 2 after everything that could be written was written, if any output failed."""
+    if failures:
+        sys.exit(EXIT_BAD_INPUT)
 
 
 def _save_interrupted(result, json_path: Path | None, csv_path: Path | None) -> Path:
@@ -614,7 +627,7 @@ def _save_interrupted(result, json_path: Path | None, csv_path: Path | None) -> 
         path = Path.cwd() / INTERRUPTED_NAME.format(stamp=time.strftime("%Y%m%d-%H%M%S"))
     result.to_json(path.expanduser())
     if csv_path is not None:
-        _write_csv(result, csv_path)
+        result.to_csv(csv_path.expanduser())
     return path
 
 
@@ -725,7 +738,7 @@ def search(
                 batch_size=batch_size,
                 seed=seed,
                 repeats=repeats,
-                callback=_range_callback(progress, task, steps),
+                callback=_range_callback(progress, task),
                 **options,
             )
         except RangeTestInterrupted as stop:
@@ -738,10 +751,18 @@ def search(
             )
             sys.exit(EXIT_INTERRUPTED)
 
-    if json_path is not None:
-        result.to_json(json_path.expanduser())
-    if csv_path is not None:
-        _write_csv(result, csv_path)
+    # The answer first; then each output on its own, so that one that fails loses nothing else.
+    if not (quiet and verify):
+        _answer_line(result, method, quiet, data.name)
+    if not quiet:
+        _describe(result, method)
+    failures = _write(
+        [
+            ("--json", json_path, result.to_json),
+            ("--csv", csv_path, result.to_csv),
+        ],
+        quiet,
+    )
     verification = None
     if verify:  # after the result is saved: a failed or interrupted verification keeps it
         if json_path is None and csv_path is None:
@@ -760,24 +781,17 @@ def search(
             quiet=quiet,
             on_interrupt=on_interrupt,
         )
+        if not quiet:
+            _describe_verification(verification)
+        _verified_line(verification, result.settings.get("optimizer"), quiet)
+        failures += _write([("--verify-json", verify_json, verification.to_json)], quiet)
     if plot is not None:
         if verification is None:
-            _plot(result, plot, method)
+            write_plot = lambda path: _plot(result, path, method)  # noqa: E731
         else:
-            _plot_verification(verification, result, plot)
-    if not quiet:
-        _describe(result, method)
-        if verification is not None:
-            _describe_verification(verification)
-        for path in (json_path, csv_path, verify_json, plot):
-            if path is not None:
-                typer.echo(f"wrote {path}")
-    if verification is None:
-        _final_line(result, method, quiet)
-    else:
-        if not quiet:
-            _final_line(result, method, quiet)
-        _verified_line(verification, result.settings.get("optimizer"), quiet)
+            write_plot = lambda path: _plot_verification(verification, result, path)  # noqa: E731
+        failures += _write([("--plot", plot, write_plot)], quiet)
+    _exit_if_failed(failures)
 
 
 @app.command()
@@ -788,9 +802,9 @@ def analyze(
 ) -> None:
     """Analyse a saved run again, without training."""
     result = _load_result(result_file)
+    _answer_line(result, method, quiet)
     if not quiet:
         _describe(result, method)
-    _final_line(result, method, quiet)
 
 
 @app.command()
@@ -932,18 +946,6 @@ def compare(
         typer.echo("lrfinder: interrupted; nothing was saved", err=True)
         sys.exit(EXIT_INTERRUPTED)
 
-    if json_path is not None:
-        _write_json(comparison.to_dict(), json_path)
-    if plot is not None:
-        from lrfinder.plotting import plot_histories
-
-        histories = comparison.histories()
-        if not histories:
-            raise LRFinderError(
-                "--plot: no optimizer got a learning rate, so there is nothing to plot; "
-                "widen the schedule with --start/--end"
-            )
-        plot_histories(histories, plot.expanduser(), target=target)
     if quiet:
         for run in comparison.runs:
             steps = run.steps_to(target)
@@ -952,11 +954,28 @@ def compare(
                 f"{'-' if steps is None else steps} "
                 f"{_fmt_accuracy(run.final_accuracy)}"
             )
-        return
-    _describe_comparison(comparison, data.name)
-    for path in (json_path, plot):
-        if path is not None:
-            typer.echo(f"wrote {path}")
+    else:
+        _describe_comparison(comparison, data.name)
+
+    def write_plot(path: Path) -> None:
+        from lrfinder.plotting import plot_histories
+
+        histories = comparison.histories()
+        if not histories:
+            raise LRFinderError(
+                "no optimizer got a learning rate, so there is nothing to plot; widen the "
+                "schedule with --start/--end"
+            )
+        plot_histories(histories, path, target=target)
+
+    failures = _write(
+        [
+            ("--json", json_path, lambda path: _write_json(comparison.to_dict(), path)),
+            ("--plot", plot, write_plot),
+        ],
+        quiet,
+    )
+    _exit_if_failed(failures)
 
 
 def _fmt_target(target: float) -> str:
@@ -974,11 +993,7 @@ def _fmt_loss(value: float | None) -> str:
 def _write_json(data: dict, path: Path) -> None:
     import json
 
-    try:
-        text = json.dumps(data, indent=1, allow_nan=False)
-        path.expanduser().write_text(text + "\n", encoding="utf-8")
-    except OSError as err:
-        raise LRFinderError(f"--json: cannot write {str(path)!r}: {err.strerror}") from None
+    path.write_text(json.dumps(data, indent=1, allow_nan=False) + "\n", encoding="utf-8")
 
 
 def _describe_comparison(comparison, dataset: str) -> None:
@@ -1042,11 +1057,12 @@ def _describe_comparison(comparison, dataset: str) -> None:
 def _run_verification(
     result, model, data, *, steps, seeds, seed, jobs, json_path, quiet, lrs=None, on_interrupt=None
 ):
-    """Run :func:`lrfinder.verify` with a progress bar; save it to ``json_path``.
+    """Run :func:`lrfinder.verify` with a progress bar.
 
-    On Ctrl-C the probes that finished are saved (to ``json_path``, else a new
-    file in the current folder), ``on_interrupt()`` may save more (it returns the
-    path it wrote), and the command exits 130.
+    The caller writes the finished verification. On Ctrl-C the probes that finished
+    are saved (to ``json_path``, else a new file in the current folder),
+    ``on_interrupt()`` may save more (it returns the path it wrote), and the command
+    exits 130.
     """
     from lrfinder.verification import VerificationInterrupted
     from lrfinder.verification import verify as verify_rate
@@ -1086,8 +1102,6 @@ def _run_verification(
                 err=True,
             )
             sys.exit(EXIT_INTERRUPTED)
-    if json_path is not None:
-        verification.to_json(json_path.expanduser())
     return verification
 
 
@@ -1316,11 +1330,14 @@ def verify_command(
         quiet=quiet,
         lrs=rates,
     )
-    if plot is not None:
-        _plot_verification(verification, result, plot)
     if not quiet:
         _describe_verification(verification)
-        for path in (json_path, plot):
-            if path is not None:
-                typer.echo(f"wrote {path}")
     _verified_line(verification, settings.get("optimizer"), quiet)
+    failures = _write(
+        [
+            ("--json", json_path, verification.to_json),
+            ("--plot", plot, lambda path: _plot_verification(verification, result, path)),
+        ],
+        quiet,
+    )
+    _exit_if_failed(failures)

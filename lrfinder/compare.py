@@ -265,7 +265,7 @@ def _compare_one(plan: _Plan, name: str, report: ComparisonProgress | None) -> O
         seed=plan.seed,
         stop_factor=plan.stop_factor,
         extend=plan.extend,
-        callback=lambda step, lr, loss: report(name, PHASES[0], step + 1, test_steps),
+        callback=lambda event: report(name, PHASES[0], event.step + 1, test_steps),
     )
     suggestion = result.suggest(plan.method)
     history, ends = None, np.empty(0, np.int64)

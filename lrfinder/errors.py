@@ -35,14 +35,23 @@ def shown(value) -> str:
     return repr(value)
 
 
+def _bound(value: float) -> str:
+    """A bound as a message shows it: ``1,000,000`` for a large whole number, else ``%g``."""
+    if float(value).is_integer() and abs(value) >= 10_000:
+        return f"{int(value):,}"
+    return f"{value:g}"
+
+
 def _allowed(low, high, closed: str) -> str:
     left, right = _ENDS[closed]
+    low = None if low is None else _bound(low)
+    high = None if high is None else _bound(high)
     if low is not None and high is not None:
-        return f"in {'[' if left else '('}{low:g}, {high:g}{']' if right else ')'}"
+        return f"in {'[' if left else '('}{low}, {high}{']' if right else ')'}"
     if low is not None:
-        return f"{'>=' if left else '>'} {low:g}"
+        return f"{'>=' if left else '>'} {low}"
     if high is not None:
-        return f"{'<=' if right else '<'} {high:g}"
+        return f"{'<=' if right else '<'} {high}"
     return ""
 
 

@@ -43,6 +43,7 @@ if int(keras.__version__.split(".")[0]) < 3:  # pragma: no cover
 from lrfinder import _frameworks
 from lrfinder.errors import LRFinderError, check_count
 from lrfinder.optimizers import RMSProp
+from lrfinder.progress import ProgressCallback, for_run
 from lrfinder.rangetest import (
     COMPLETED,
     DEFAULT_VAL_SIZE,
@@ -58,8 +59,6 @@ from lrfinder.stopping import (
     check_stop_factor,
     nonfinite_reason,
 )
-
-ProgressCallback = Callable[[int, float, float], None]
 
 
 def _numpy(value) -> np.ndarray:
@@ -111,11 +110,14 @@ class RangeTestCallback(keras.callbacks.Callback):
         val: list | None = None,
         val_every: int = 10,
         callback: ProgressCallback | None = None,
+        run: int = 0,
+        runs: int = 1,
     ):
         super().__init__()
         self.lrs = np.asarray(lrs, dtype=np.float64)
         self.stop = DivergenceStop(stop_factor)
-        self.val, self.val_every, self.callback = val, check_count("val_every", val_every), callback
+        self.val, self.val_every = val, check_count("val_every", val_every)
+        self.callback = for_run(callback, run, runs, self.lrs.size)
         self.losses = np.full(self.lrs.size, np.nan)
         n_val = len(range(0, self.lrs.size, self.val_every))
         self.val_losses = np.full(n_val, np.nan) if val is not None else None
@@ -342,9 +344,11 @@ def _build(model, data: _Data) -> None:
         model(data.first())
 
 
-def _one_run(model, data: _Data, seed: int, lrs, stop_factor, val, val_every, callback):
+def _one_run(model, data: _Data, seed: int, lrs, stop_factor, val, val_every, callback, run, runs):
     """Fit through ``lrs`` once; return (losses, stop reason, validation losses)."""
-    recorder = RangeTestCallback(lrs, stop_factor, val=val, val_every=val_every, callback=callback)
+    recorder = RangeTestCallback(
+        lrs, stop_factor, val=val, val_every=val_every, callback=callback, run=run, runs=runs
+    )
     try:
         model.fit(
             data.batches(seed),
@@ -417,7 +421,8 @@ def find_lr(
         with 5x the steps, reading a fixed subset of ``val_size`` training rows every
         10 steps unless ``validation_data`` is given (``result.slow_learner``).
     callback : callable, optional
-        ``callback(step, lr, loss)`` after every step.
+        ``callback(event)`` after every step, with a
+        :class:`lrfinder.progress.ProgressEvent` (run, runs, step, steps, lr, loss).
 
     Returns
     -------
@@ -492,6 +497,8 @@ class _Test:
                     val,
                     val_every,
                     self.callback,
+                    run,
+                    self.repeats,
                 )
                 runs.append(record)
                 reasons.append(reason)

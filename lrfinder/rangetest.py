@@ -16,8 +16,9 @@ import numpy as np
 
 from lrfinder.analysis import median_over_runs
 from lrfinder.batches import ArrayData, BatchSampler, as_array_data, param_dtype
-from lrfinder.errors import LRFinderError, check_count, check_positive
+from lrfinder.errors import LRFinderError, check_count, check_number, check_positive
 from lrfinder.optimizers import Optimizer, get_optimizer
+from lrfinder.progress import ProgressCallback, for_run
 from lrfinder.results import RangeTestResult
 from lrfinder.schedules import LearningRateSearcher
 
@@ -60,8 +61,6 @@ NO_LEARNING = ("flat", "no_learning")
 
 #: The reason recorded when a run reaches the end of its schedule.
 COMPLETED = "completed the schedule"
-
-ProgressCallback = Callable[[int, float, float], None]
 
 
 class RangeTestInterrupted(KeyboardInterrupt):
@@ -147,7 +146,8 @@ def find_lr(
         the training rows every ``EXTEND_VAL_EVERY`` steps, and the analysis reads
         that curve, which has no batch-to-batch noise.
     callback : callable, optional
-        Called as ``callback(step, lr, loss)`` after every step (progress bars).
+        Called as ``callback(event)`` after every step, with a
+        :class:`lrfinder.progress.ProgressEvent` (run, runs, step, steps, lr, loss).
 
     Returns
     -------
@@ -170,6 +170,7 @@ def find_lr(
     stop_factor = check_stop_factor(stop_factor)
     for name, value in (("repeats", repeats), ("val_every", val_every), ("val_size", val_size)):
         check_count(name, value)
+    check_number("seed", seed, low=0, integer=True, hint="give 0, 1, 2, ...")
     # Checked once here: the extended test below and every repeat reuse these arrays.
     train = as_array_data(data, name="data")
     held_out = None if val_data is None else as_array_data(val_data, name="val_data", split="test")
@@ -197,7 +198,7 @@ def find_lr(
                 dtype,
                 val,
                 val_every,
-                callback,
+                for_run(callback, run, repeats, lrs.size),
             )
             runs.append(record)
             reasons.append(reason)

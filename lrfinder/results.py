@@ -283,6 +283,29 @@ class RangeTestResult:
             raise LRFinderError(f"cannot write result to {str(path)!r}: {err.strerror}") from None
         return path
 
+    def to_csv(self, path) -> Path:
+        """Write the raw losses as ``step,lr,loss`` rows (``step,run,lr,loss`` for repeats).
+
+        Non-finite losses (the steps after a run stopped) are left out. :func:`load_result`
+        reads the file back as a curve (the settings and landmarks stay in the JSON).
+        """
+        path = Path(path)
+        several = self.n_runs > 1
+        lines = ["step,run,lr,loss" if several else "step,lr,loss"]
+        for run, losses in enumerate(self.run_losses.tolist()):
+            for step, (lr, loss) in enumerate(zip(self.lrs.tolist(), losses, strict=True)):
+                if math.isfinite(loss):
+                    lines.append(
+                        f"{step},{run},{lr!r},{loss!r}" if several else f"{step},{lr!r},{loss!r}"
+                    )
+        try:
+            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        except OSError as err:
+            raise LRFinderError(
+                f"cannot write the losses to {str(path)!r}: {err.strerror}"
+            ) from None
+        return path
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, RangeTestResult):
             return NotImplemented

@@ -45,6 +45,7 @@ except ImportError as err:  # pragma: no cover - the message is the point
 from lrfinder import _frameworks
 from lrfinder.errors import LRFinderError, check_count
 from lrfinder.optimizers import Optimizer, RMSProp
+from lrfinder.progress import ProgressCallback, for_run
 from lrfinder.rangetest import (
     COMPLETED,
     EXTEND_VAL_EVERY,
@@ -64,7 +65,6 @@ from lrfinder.stopping import (
 #: (as :data:`lrfinder.rangetest.DEFAULT_VAL_SIZE`): whole batches, at least this many rows.
 FIXED_ROWS = 512
 
-ProgressCallback = Callable[[int, float, float], None]
 BatchFn = Callable[[Any], tuple[Any, Any]]
 
 
@@ -449,7 +449,8 @@ def find_lr(
     batch_fn : callable, optional
         ``batch_fn(batch) -> (inputs, targets)``, e.g. for dict batches.
     callback : callable, optional
-        ``callback(step, lr, loss)`` after every step.
+        ``callback(event)`` after every step, with a
+        :class:`lrfinder.progress.ProgressEvent` (run, runs, step, steps, lr, loss).
 
     Returns
     -------
@@ -525,7 +526,7 @@ def find_lr(
                 val_loader,
                 val_every,
                 batch_fn,
-                callback,
+                for_run(callback, run, repeats, lrs.size),
             )
             runs.append(record)
             reasons.append(reason)

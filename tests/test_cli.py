@@ -138,7 +138,7 @@ def test_importing_the_cli_loads_no_heavy_library():
 # --------------------------------------------------------------------------- search
 
 
-def test_search_prints_tables_and_ends_with_the_suggestion(saved):
+def test_search_prints_the_answer_first_then_the_tables(saved):
     result, _ = saved
     out = result.stdout
     for needle in ("Suggestion", "band", "steepest descent", "minimum loss", "divergence"):
@@ -146,9 +146,11 @@ def test_search_prints_tables_and_ends_with_the_suggestion(saved):
     for method in cli.Method:
         assert method.value in out
     assert "stop reason" in out
-    last = out.strip().splitlines()[-1]
-    assert last.startswith("suggested learning rate for sgd: ")
-    assert "(band " in last
+    first = out.splitlines()[0]
+    assert first.startswith("suggested lr ") and first.endswith(" for sgd on digits")
+    assert "(band " in first
+    assert out.index("suggested lr") < out.index("Suggestion")
+    assert "see why above" in out  # auto's "why" is in the first table only
 
 
 def test_search_json_follows_the_schema(saved):
@@ -183,7 +185,7 @@ def test_search_json_follows_the_schema(saved):
 def test_search_json_reloads_to_the_same_suggestion(saved):
     result, paths = saved
     reloaded = load_result(paths["json"])
-    assert f"{reloaded.suggestion:.3g}" in result.stdout.strip().splitlines()[-1]
+    assert f"suggested lr {reloaded.suggestion:.3g} " in result.stdout.splitlines()[0]
 
 
 def test_search_csv_has_step_lr_loss_rows(saved):
@@ -329,8 +331,8 @@ def test_analyze_a_saved_json_matches_the_search(saved):
     assert result.exit_code == 0, result.output
     assert "Suggestion" in result.stdout and "stop reason" in result.stdout
     assert "imported curve" not in result.stdout  # find_lr recorded its optimizer
-    last = result.stdout.strip().splitlines()[-1]
-    assert last == search_result.stdout.strip().splitlines()[-1]
+    first = result.stdout.splitlines()[0]
+    assert search_result.stdout.splitlines()[0] == first + " on digits"  # analyze knows no data
 
 
 def test_analyze_reads_the_csv_that_search_wrote(saved):
@@ -357,8 +359,8 @@ def test_analyze_quiet_with_each_method(saved, method):
 def test_analyze_a_csv_from_another_framework(foreign_csv):
     result = invoke(["analyze", foreign_csv])
     assert result.exit_code == 0, result.output
-    last = result.stdout.strip().splitlines()[-1]
-    assert last.startswith("suggested learning rate: ")
+    first = result.stdout.splitlines()[0]
+    assert first.startswith("suggested lr ") and " for " not in first
     # its optimizer is unknown, and the output says what that turns off
     assert "unknown (an imported curve)" in " ".join(result.stdout.replace("│", " ").split())
     lr = float(invoke(["analyze", foreign_csv, "-q"]).stdout)
@@ -384,7 +386,7 @@ def test_analyze_says_when_the_curve_is_ambiguous(tmp_path):
     assert result.exit_code == 0, result.output
     text = " ".join(result.stdout.replace("│", " ").split())  # the table's cells wrap
     assert "caution" in text and "2 separate good regions" in text
-    assert result.stdout.strip().splitlines()[-1].endswith("the curve is ambiguous, see why above)")
+    assert result.stdout.splitlines()[0].endswith("; the curve is ambiguous, see why below")
 
 
 def test_analyze_reports_no_suggestion_for_a_flat_curve(tmp_path):
@@ -535,6 +537,8 @@ BAD_INPUTS = [
     (["search", "--start", "1e-2", "--end", "1e-3"], ["--start/--end", "end must be > start"]),
     (["search", "--num", "1"], ["--num"]),
     (["search", "--num", "many"], ["--num"]),
+    (["search", "--num", "100000000"], ["--num", "1,000,000", "fewer rates"]),
+    (["search", "--seed", "-1"], ["--seed", "greater than or equal to 0"]),
     (["search", "--mode", "cosine"], ["--mode", "exp", "linear"]),
     # model, optimizer and run control
     (["search", "--optimizer", "nesterov"], ["--optimizer", "adam"]),
@@ -666,8 +670,8 @@ def test_search_verify_prints_the_probe_table_and_the_verdict(verified):
     assert "Verification: held-out loss" in out
     assert "seed 0" in out and "seed 1" in out and "diverged" in out and "chosen" in out
     assert "grid search" in out and "11/32 steps" in out  # the budget is stated
-    assert "suggested learning rate for adam" in out
-    last = out.strip().splitlines()[-1]
+    assert out.startswith("suggested lr ") and " for adam on digits" in out.splitlines()[0]
+    last = [line for line in out.splitlines() if not line.startswith("wrote ")][-1]
     assert last.startswith("verified learning rate for adam: ")
     from lrfinder.verification import load_verification
 

@@ -95,8 +95,8 @@ def test_ctrl_c_restores_bitwise_and_carries_the_partial_result(digits):
     model = net(extras=True)  # fresh: its optimizer and metrics are built during the test
     before = state(model)
 
-    def interrupt(step, lr, loss):
-        if step == 10:
+    def interrupt(event):
+        if event.step == 10:
             raise KeyboardInterrupt
 
     with pytest.raises(RangeTestInterrupted) as info:

@@ -134,8 +134,8 @@ def test_ctrl_c_restores_bitwise_and_carries_the_partial_result(loader):
     model, optimizer = warmed(torch.optim.Adam, loader, lr=1e-3)
     before = snapshot(model, optimizer)
 
-    def interrupt(step, lr, loss):
-        if step == 10:
+    def interrupt(event):
+        if event.step == 10:
             raise KeyboardInterrupt
 
     with pytest.raises(RangeTestInterrupted) as info:
@@ -205,7 +205,7 @@ def test_param_groups_keep_their_ratio_to_the_first_group(loader):
         optimizer,
         CE,
         schedule=SHORT,
-        callback=lambda step, lr, loss: seen.append([g["lr"] for g in optimizer.param_groups]),
+        callback=lambda event: seen.append([g["lr"] for g in optimizer.param_groups]),
     )
     seen = np.array(seen)
     assert np.allclose(seen[:, 0], SHORT.steps()[: len(seen)], rtol=0, atol=0)
