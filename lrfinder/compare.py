@@ -2,7 +2,9 @@
 
 For every optimizer the same network, starting from the same initial weights and
 seeing the same batch order, is first put through the range test; the suggested
-rate is then used to train it for a few epochs. The result says, per optimizer,
+rate is then used to train it for a few epochs, at that constant rate or along a
+schedule built from it (``train_schedule``: 1cycle peaking at the suggestion's
+``one_cycle_max_lr``, or a cosine decay from its ``lr``). The result says, per optimizer,
 which rate was found, how validation loss and accuracy moved epoch by epoch, and
 after how many steps a target accuracy was first reached.
 
@@ -26,14 +28,19 @@ from lrfinder.optimizers import OPTIMIZERS, get_optimizer
 from lrfinder.parallel import run_jobs
 from lrfinder.rangetest import DEFAULT_STOP_FACTOR, default_schedule, find_lr
 from lrfinder.results import RangeTestResult
-from lrfinder.schedules import LearningRateSearcher
-from lrfinder.training import TrainingHistory, train
+from lrfinder.schedules import TRAINING_SCHEDULES, LearningRateSearcher
+from lrfinder.training import TrainingHistory, steps_per_epoch, train
 
 #: Validation accuracy the comparison counts steps to (the classic MNIST bar).
 DEFAULT_TARGET = 0.91
 
 #: Epochs each optimizer trains for at its suggested rate.
 DEFAULT_EPOCHS = 3
+
+#: How each optimizer trains on its finding, one of
+#: :data:`lrfinder.schedules.TRAINING_SCHEDULES`. ``benchmarks/schedules.py`` measured
+#: 1cycle at ``one_cycle_max_lr`` against the constant and the cosine at ``lr``.
+DEFAULT_TRAIN_SCHEDULE = "onecycle"
 
 #: Validation evaluations per epoch. More than one, so "steps to the target"
 #: is not rounded up to a whole epoch; each one scores the full test split.
@@ -58,9 +65,12 @@ class OptimizerRun:
     suggestion : Suggestion
         The analysis of that test with the comparison's method.
     history : TrainingHistory or None
-        Training at ``suggestion.lr``; None when the test gave no rate.
+        Training with ``train_schedule`` built from the suggestion (its ``lr`` is
+        the schedule's repr, or the constant rate); None when the test gave no rate.
     epoch_steps : ndarray of int
         The step at the end of each epoch (empty without training).
+    train_schedule : str
+        One of :data:`lrfinder.schedules.TRAINING_SCHEDULES`.
     """
 
     optimizer: str
@@ -68,10 +78,29 @@ class OptimizerRun:
     suggestion: Suggestion
     history: TrainingHistory | None
     epoch_steps: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    train_schedule: str = "constant"
 
     @property
     def lr(self) -> float | None:
+        """The suggested rate (``suggestion.lr``)."""
         return self.suggestion.lr
+
+    @property
+    def peak_lr(self) -> float | None:
+        """The highest rate training used: ``one_cycle_max_lr`` for 1cycle, else ``lr``."""
+        if self.suggestion.lr is None:
+            return None
+        if self.train_schedule == "onecycle":
+            return self.suggestion.one_cycle_max_lr
+        return self.suggestion.lr
+
+    @property
+    def trained_with(self) -> str | None:
+        """How it was trained, e.g. ``one_cycle(max_lr=1.83e-02, total_steps=66)``."""
+        if self.history is None:
+            return None
+        lr = self.history.lr
+        return f"constant lr={lr:.3g}" if isinstance(lr, float) else str(lr)
 
     def epoch_rows(self) -> list[tuple[int, float, float]]:
         """``(epoch, val_loss, val_accuracy)`` after each epoch, starting at epoch 1."""
@@ -113,7 +142,8 @@ class Comparison:
     epochs : int
         Epochs of training per optimizer.
     settings : dict
-        Dataset, network, batch size, seed, method and schedule used.
+        Dataset, network, batch size, seed, method, the range test's schedule and
+        the training's ``train_schedule``.
     """
 
     runs: tuple[OptimizerRun, ...]
@@ -135,6 +165,9 @@ class Comparison:
                 {
                     "optimizer": run.optimizer,
                     "lr": run.lr,
+                    "train_schedule": run.train_schedule,
+                    "peak_lr": run.peak_lr,
+                    "trained_with": run.trained_with,
                     "suggestion": run.suggestion.to_dict(),
                     "stop_reason": run.result.stop_reason,
                     "steps_to_target": run.steps_to(self.target),
@@ -190,27 +223,23 @@ def _concatenate(parts: list[TrainingHistory]) -> TrainingHistory:
     ended on, which that epoch's last row already did, so it is dropped.
     """
     fields = ("steps", "val_loss", "val_accuracy", "train_loss")
+    step_lrs = np.concatenate([p.step_lrs for p in parts])
     joined = {
         name: np.concatenate([getattr(parts[0], name)] + [getattr(p, name)[1:] for p in parts[1:]])
         for name in fields
     }
-    return TrainingHistory(**joined, lr=parts[0].lr, diverged=parts[-1].diverged)
-
-
-def _steps_per_epoch(data, batch_size: int) -> int:
-    """Training steps in one epoch, as :class:`~lrfinder.batches.BatchSampler` counts them."""
-    n_train = len(data.x_train)
-    return max(1, n_train // max(1, min(batch_size, n_train)))
+    return TrainingHistory(**joined, lr=parts[0].lr, diverged=parts[-1].diverged, step_lrs=step_lrs)
 
 
 def _train_epochs(model, data, optimizer, lr, epochs, batch_size, seed, on_step):
     """Train epoch by epoch so that every epoch ends on an evaluation.
 
     Epoch ``e`` shuffles with ``seed + e``; the optimizer instance, and so its
-    state, carries over from epoch to epoch. Returns the joined history and the
-    step at which each epoch ended.
+    state, carries over from epoch to epoch, and a schedule ``lr`` runs on across
+    them (each epoch starts at the step the previous one ended on). Returns the
+    joined history and the step at which each epoch ended.
     """
-    eval_every = max(1, _steps_per_epoch(data, batch_size) // EVALS_PER_EPOCH)
+    eval_every = max(1, steps_per_epoch(data, batch_size) // EVALS_PER_EPOCH)
     opt = get_optimizer(optimizer)
     parts, ends, offset = [], [], 0
     for epoch in range(epochs):
@@ -224,6 +253,7 @@ def _train_epochs(model, data, optimizer, lr, epochs, batch_size, seed, on_step)
             seed=seed + epoch,
             eval_every=eval_every,
             callback=lambda step, loss, offset=offset: on_step(offset + step),
+            initial_step=offset,
         )
         parts.append(replace(part, steps=part.steps + offset))
         offset += int(part.steps[-1])
@@ -247,15 +277,16 @@ class _Plan:
     extend: bool
     method: str
     epochs: int
+    train_schedule: str
 
 
 def _compare_one(plan: _Plan, name: str, report: ComparisonProgress | None) -> OptimizerRun:
-    """One optimizer's range test, then training at the rate it suggests (a job)."""
+    """One optimizer's range test, then training with what it suggests (a job)."""
     report = report or (lambda name, phase, step, total: None)
     model = copy.deepcopy(plan.model)
     model.load_state_dict(plan.initial)
     test_steps = len(default_schedule() if plan.schedule is None else plan.schedule)
-    train_steps = _steps_per_epoch(plan.data, plan.batch_size) * plan.epochs
+    train_steps = steps_per_epoch(plan.data, plan.batch_size) * plan.epochs
     result = find_lr(
         model,
         plan.data,
@@ -275,13 +306,13 @@ def _compare_one(plan: _Plan, name: str, report: ComparisonProgress | None) -> O
             model,
             plan.data,
             name,
-            suggestion.lr,
+            suggestion.schedule(plan.train_schedule, train_steps),
             plan.epochs,
             plan.batch_size,
             plan.seed,
             lambda step: report(name, PHASES[1], step, train_steps),
         )
-    return OptimizerRun(name, result, suggestion, history, ends)
+    return OptimizerRun(name, result, suggestion, history, ends, plan.train_schedule)
 
 
 def compare_optimizers(
@@ -300,6 +331,7 @@ def compare_optimizers(
     extend: bool = True,
     n_jobs: int | None = None,
     progress: ComparisonProgress | None = None,
+    train_schedule: str = DEFAULT_TRAIN_SCHEDULE,
 ) -> Comparison:
     """Find each optimizer's learning rate, then train the same network with it.
 
@@ -313,7 +345,7 @@ def compare_optimizers(
     n_hidden, activation :
         The :class:`~lrfinder.network.TwoLayerNet` built for ``data``.
     epochs : int
-        Epochs of training at the suggested rate, >= 1.
+        Epochs of training with the suggestion, >= 1.
     target : float
         Validation accuracy in (0, 1] whose first step is reported.
     batch_size, seed :
@@ -339,6 +371,12 @@ def compare_optimizers(
         ``progress(optimizer, phase, step, total)`` after every step; ``phase`` is
         one of :data:`PHASES` and ``step`` counts from 1. With workers
         (``n_jobs`` > 1), once per optimizer, when it is done.
+    train_schedule : {"onecycle", "constant", "cosine"}
+        How each optimizer trains, built from its own suggestion over the
+        ``epochs`` of training (:meth:`Suggestion.schedule`): ``"onecycle"``
+        (default, :data:`DEFAULT_TRAIN_SCHEDULE`) peaks at ``one_cycle_max_lr``;
+        ``"constant"`` holds ``lr``; ``"cosine"`` decays from ``lr`` to 0. Not to
+        be confused with ``schedule``, the range test's rates.
 
     Returns
     -------
@@ -354,6 +392,11 @@ def compare_optimizers(
     names = _check_optimizers(optimizers)
     if method not in METHODS:
         raise LRFinderError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if train_schedule not in TRAINING_SCHEDULES:
+        raise LRFinderError(
+            f"unknown train_schedule {train_schedule!r}; choose one of "
+            f"{', '.join(TRAINING_SCHEDULES)}"
+        )
     check_count("epochs", epochs)
     target = float(target)
     if not 0 < target <= 1:
@@ -366,7 +409,7 @@ def compare_optimizers(
     # caller's schedule to find_lr, which then never extends a test that saw no learning.
     model = TwoLayerNet.for_dataset(data, n_hidden, activation=activation, seed=seed)
     initial = model.state_dict()
-    train_steps = _steps_per_epoch(data, batch_size) * int(epochs)
+    train_steps = steps_per_epoch(data, batch_size) * int(epochs)
     report = progress or (lambda name, phase, step, total: None)
 
     # Each optimizer is one job (see lrfinder.parallel). A progress callback can only be
@@ -376,7 +419,17 @@ def compare_optimizers(
 
     in_process = effective_n_jobs(n_jobs) == 1
     plan = _Plan(
-        data, model, initial, schedule, batch_size, seed, stop_factor, extend, method, int(epochs)
+        data,
+        model,
+        initial,
+        schedule,
+        batch_size,
+        seed,
+        stop_factor,
+        extend,
+        method,
+        int(epochs),
+        train_schedule,
     )
     tasks = [(plan, name, report if in_process else None) for name in names]
 
@@ -396,5 +449,6 @@ def compare_optimizers(
         "schedule": repr(default_schedule() if schedule is None else schedule),
         "extend": bool(extend),
         "evals_per_epoch": EVALS_PER_EPOCH,
+        "train_schedule": train_schedule,
     }
     return Comparison(tuple(runs), target, int(epochs), settings)
