@@ -457,7 +457,13 @@ class Suggestion:
         """
         from lrfinder.schedules import triangular
 
-        return triangular(self._bound("base_lr"), self._bound("max_lr"), step_size)
+        base_lr, max_lr = self._bound("base_lr"), self._bound("max_lr")
+        if base_lr >= max_lr:
+            raise LRFinderError(
+                f"this suggestion's base_lr and max_lr are both {max_lr:.3g}: its good region "
+                "is too narrow for a cycle; train at the constant lr instead"
+            )
+        return triangular(base_lr, max_lr, step_size)
 
     def schedule(self, kind: str, total_steps: int):
         """The rate, or schedule, to train with: ``kind`` is one of

@@ -199,6 +199,8 @@ def _history_dict(history: TrainingHistory) -> dict[str, Any]:
         "val_loss": [_finite_or_none(v) for v in history.val_loss.tolist()],
         "val_accuracy": [_finite_or_none(v) for v in history.val_accuracy.tolist()],
         "train_loss": [_finite_or_none(v) for v in history.train_loss.tolist()],
+        "lr": history.lr,
+        "step_lrs": history.step_lrs.tolist(),
     }
 
 

@@ -114,6 +114,8 @@ def test_the_schedule_is_in_the_json(digits_runs):
     entry = runs["cosine"].to_dict()["optimizers"][0]
     assert entry["train_schedule"] == "cosine"
     assert entry["trained_with"].startswith("cosine(lr=")
+    assert entry["history"]["lr"] == entry["trained_with"]
+    assert entry["history"]["step_lrs"] == runs["cosine"].runs[0].history.step_lrs.tolist()
     assert runs["cosine"].to_dict()["settings"]["train_schedule"] == "cosine"
 
 

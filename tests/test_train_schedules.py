@@ -267,6 +267,11 @@ def test_a_suggestion_without_a_rate_refuses_to_build_a_schedule():
         _suggestion().schedule("linear", 10)
 
 
+def test_a_suggestion_whose_bounds_meet_has_no_cycle():
+    with pytest.raises(LRFinderError, match="too narrow for a cycle; train at the constant lr"):
+        _suggestion(lr=2e-3, base_lr=2e-3, max_lr=2e-3).triangular(10)
+
+
 def test_a_real_suggestion_orders_its_bounds():
     data = load_dataset("digits")
     result = find_lr(TwoLayerNet.for_dataset(data, 32, seed=0), data, optimizer="adam")
