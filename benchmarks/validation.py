@@ -207,14 +207,14 @@ def main() -> None:
     peak32 = traced_peak(lambda: check_arrays(x, y))
     x64 = x.astype(np.float64)
     peak64 = traced_peak(lambda: check_arrays(x64, y))
-    x64 = None  # free it before the RSS runs
+    bytes64, x64 = x64.nbytes, None  # free it before the RSS runs
     print(
         f"  float32 x: numpy's peak allocation {peak32 / MB:7.2f} MB "
         f"= {peak32 / x.nbytes:.3f} x the data (no copy)"
     )
     print(
         f"  float64 x: numpy's peak allocation {peak64 / MB:7.2f} MB "
-        f"= {peak64 / x64.nbytes:.3f} x the data (the float32 copy)"
+        f"= {peak64 / bytes64:.3f} x the data (the float32 copy)"
     )
     for kind in ("float32", "float64"):
         nbytes, rise = rss_rise(kind)
