@@ -25,6 +25,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
@@ -32,7 +33,7 @@ from typing import Annotated, Any
 
 import typer
 
-from lrfinder.errors import LRFinderError
+from lrfinder.errors import LRFinderError, LRFinderWarning
 
 try:  # typer >= 0.22 ships click inside itself; TyperException is the public base of its errors
     from typer import TyperException as _ClickError
@@ -112,6 +113,48 @@ def _usage_message(err) -> str:
     return err.format_message().replace("Value error, ", "").rstrip(".") + hint
 
 
+_warned: set[str] = set()
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """lrfinder's own warnings as one line each (once per message); others as Python shows them."""
+    if not issubclass(category, LRFinderWarning):
+        _show_python_warning(message, category, filename, lineno, file, line)
+        return
+    text = _one_line(str(message))
+    if text not in _warned:
+        _warned.add(text)
+        typer.echo(f"lrfinder: warning: {text}", err=True)
+
+
+_show_python_warning = warnings.showwarning
+
+#: Options that take several values when repeated; any other option given twice is
+#: warned about (click keeps the last one silently).
+REPEATABLE = {"compare": {"--optimizer"}}
+
+
+def _warn_repeated_options(args: list[str]) -> None:
+    """Say so when a single-valued option is given twice: only the last one counts."""
+    command = next((a for a in args if not a.startswith("-")), None)
+    counts: dict[str, int] = {}
+    for arg in args:
+        if arg == "--":
+            break
+        if arg.startswith("--"):
+            name = arg.split("=", 1)[0]
+            counts[name] = counts.get(name, 0) + 1
+    for name, count in counts.items():
+        if count > 1 and name not in REPEATABLE.get(command, ()):
+            i = max(j for j, a in enumerate(args) if a == name or a.startswith(name + "="))
+            given = args[i].split("=", 1)[1] if "=" in args[i] else " ".join(args[i + 1 : i + 2])
+            typer.echo(
+                f"lrfinder: warning: {name} was given {count} times; only the last one "
+                f"({given}) counts",
+                err=True,
+            )
+
+
 def main(args: list[str] | None = None) -> None:
     """The ``lrfinder`` command (and ``python -m lrfinder``): run the app, map errors to codes.
 
@@ -119,8 +162,13 @@ def main(args: list[str] | None = None) -> None:
     this function, which prints one line on stderr and exits with the code the
     module docstring lists.
     """
+    args = sys.argv[1:] if args is None else list(args)
+    _warn_repeated_options(args)
     try:
-        code = app(args=args, prog_name="lrfinder", standalone_mode=False)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            warnings.simplefilter("always", LRFinderWarning)
+            code = app(args=args, prog_name="lrfinder", standalone_mode=False)
     except LRFinderError as err:
         _fail(EXIT_BAD_INPUT, str(err))
     except (typer.Abort, KeyboardInterrupt):
@@ -416,7 +464,7 @@ def _load_data(dataset: str, data_dir, download: bool, n_samples, task: Task | N
     from lrfinder.datasets import load_dataset
 
     try:
-        return load_dataset(
+        data = load_dataset(
             dataset,
             data_dir,
             seed=seed,
@@ -426,6 +474,15 @@ def _load_data(dataset: str, data_dir, download: bool, n_samples, task: Task | N
         )
     except LRFinderError as err:
         raise LRFinderError(f"--dataset: {err}") from None
+    if task is None and data.task == "regression" and Path(dataset).suffix in (".npz", ".csv"):
+        warnings.warn(
+            f"the labels of {dataset} are not all whole numbers, so they are read as "
+            "regression targets (mean squared error); if they are classes, save them as "
+            "0, 1, ..., k-1",
+            LRFinderWarning,
+            stacklevel=2,
+        )
+    return data
 
 
 def _build_model(data, hidden: int, activation: Activation, seed: int):

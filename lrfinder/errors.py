@@ -5,7 +5,14 @@ from __future__ import annotations
 import math
 import numbers
 
-__all__ = ["LRFinderError", "check_count", "check_number", "check_positive", "shown"]
+__all__ = [
+    "LRFinderError",
+    "LRFinderWarning",
+    "check_count",
+    "check_number",
+    "check_positive",
+    "shown",
+]
 
 #: Which ends of ``[low, high]`` each ``closed`` value allows.
 _ENDS = {
@@ -22,6 +29,14 @@ class LRFinderError(ValueError):
     The message names the input, the value received and how to fix it, in one
     line. It subclasses :class:`ValueError` so callers that catch ``ValueError``
     keep working; the CLI turns it into a message on stderr and exit code 2.
+    """
+
+
+class LRFinderWarning(UserWarning):
+    """Input lrfinder accepts but that is probably not what the caller meant.
+
+    The run goes on; the message says what was done instead and how to change it.
+    The CLI prints it as one line, ``lrfinder: warning: ...``, on stderr.
     """
 
 

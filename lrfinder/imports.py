@@ -82,8 +82,29 @@ def normalise_name(name: str) -> str:
     return "_".join(name.strip().lower().replace("-", " ").replace("_", " ").split())
 
 
+#: The first bytes of files people pass by mistake, and what they are.
+BINARY_MAGIC = {
+    b"\x89PNG\r\n\x1a\n": "a PNG image",
+    b"%PDF-": "a PDF document",
+    b"PK\x03\x04": "a zip archive (an .npz or .xlsx file?)",
+    b"\x93NUMPY": "a NumPy .npy array",
+    b"\x1f\x8b": "gzip-compressed",
+    b"GIF8": "a GIF image",
+    b"\xff\xd8\xff": "a JPEG image",
+}
+
+
 def decode(raw: bytes, source: str) -> str:
-    """The text of a file: UTF-8 with or without a byte-order mark, or UTF-16 with one."""
+    """The text of a file: UTF-8 with or without a byte-order mark, or UTF-16 with one.
+
+    A binary file (an image, an archive) is named for what it is, whatever its suffix.
+    """
+    for magic, kind in BINARY_MAGIC.items():
+        if raw.startswith(magic):
+            raise LRFinderError(
+                f"{source} is {kind}, not a result; give the file written by --json, or a "
+                "text table of lr,loss rows"
+            )
     utf16 = raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     encoding, name = ("utf-16", "UTF-16") if utf16 else ("utf-8-sig", "UTF-8")
     try:

@@ -9,6 +9,7 @@ back exactly (bitwise) as they were.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -16,7 +17,13 @@ import numpy as np
 
 from lrfinder.analysis import median_over_runs
 from lrfinder.batches import ArrayData, BatchSampler, as_array_data, param_dtype
-from lrfinder.errors import LRFinderError, check_count, check_number, check_positive
+from lrfinder.errors import (
+    LRFinderError,
+    LRFinderWarning,
+    check_count,
+    check_number,
+    check_positive,
+)
 from lrfinder.optimizers import Optimizer, get_optimizer
 from lrfinder.progress import ProgressCallback, for_run
 from lrfinder.results import RangeTestResult
@@ -173,6 +180,14 @@ def find_lr(
     check_number("seed", seed, low=0, integer=True, hint="give 0, 1, 2, ...")
     # Checked once here: the extended test below and every repeat reuse these arrays.
     train = as_array_data(data, name="data")
+    _check_labels_fit(model, train)
+    if check_count("batch_size", batch_size) > len(train.x):
+        warnings.warn(
+            f"batch_size={batch_size} is larger than {train.name} ({_rows(len(train.x))}): "
+            f"every step uses all of it; give a batch size below the number of rows",
+            LRFinderWarning,
+            stacklevel=2,
+        )
     held_out = None if val_data is None else as_array_data(val_data, name="val_data", split="test")
     dtype = param_dtype(model)
     val = None if held_out is None else _validation_subset(held_out, val_size, seed, dtype)
@@ -320,6 +335,56 @@ def run_extended(run: Callable[[], RangeTestResult], note: str) -> RangeTestResu
     return slow(again)
 
 
+def _rows(n: int) -> str:
+    return f"{n} row" if n == 1 else f"{n} rows"
+
+
+def _check_labels_fit(model, train: ArrayData) -> None:
+    """Class labels must index the model's outputs (checked once, for a model with ``n_out``)."""
+    n_out = getattr(model, "n_out", None)
+    y = train.y
+    if not isinstance(n_out, int) or y.dtype.kind not in "iu" or y.size == 0:
+        return
+    top = int(y.max())
+    if top >= n_out:
+        raise LRFinderError(
+            f"model {type(model).__name__} has n_out={n_out} outputs, but the labels of "
+            f"{train.name} go up to {top}; build it with n_out={top + 1} (for example "
+            "TwoLayerNet.for_dataset(data))"
+        )
+
+
+def _check_grads(model, params, grads) -> None:
+    """At the first step: ``loss_and_grads`` must return one gradient per parameter, same keys."""
+    name = type(model).__name__
+    if not hasattr(grads, "keys"):
+        raise LRFinderError(
+            f"{name}.loss_and_grads must return (loss, grads) with grads a dict keyed like "
+            f"model.params ({', '.join(map(repr, params))}), got {type(grads).__name__}"
+        )
+    missing, extra = set(params) - set(grads), set(grads) - set(params)
+    if missing or extra:
+        said = "; ".join(
+            part
+            for part in (
+                f"missing {', '.join(map(repr, sorted(missing)))}" if missing else "",
+                f"unknown {', '.join(map(repr, sorted(extra)))}" if extra else "",
+            )
+            if part
+        )
+        raise LRFinderError(
+            f"{name}.loss_and_grads returned gradients whose keys do not match model.params "
+            f"({said}); return one gradient per parameter, under the same keys "
+            f"({', '.join(map(repr, params))})"
+        )
+    for key, value in params.items():
+        if np.shape(grads[key]) != np.shape(value):
+            raise LRFinderError(
+                f"{name}.loss_and_grads returned a gradient of shape {np.shape(grads[key])} for "
+                f"{key!r}, whose parameter has shape {np.shape(value)}; they must match"
+            )
+
+
 def _restore(model, opt: Optimizer, model_backup: dict, opt_backup: dict) -> None:
     for key, value in model.params.items():
         value[...] = model_backup[key]
@@ -366,6 +431,8 @@ def _one_run(
                 losses[step] = loss
                 if val is not None and step % val_every == 0:
                     val_losses[step // val_every] = _validation_loss(model, val)
+                if step == 0:
+                    _check_grads(model, params, grads)
                 opt.step(params, grads, lr)
                 if callback is not None:
                     callback(step, lr, loss)

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from lrfinder import imports
-from lrfinder.errors import LRFinderError
+from lrfinder.errors import LRFinderError, shown
 from lrfinder.optimizers import cold_start_gain as optimizer_cold_start_gain
 
 #: Written into every JSON file; bumped when the layout changes incompatibly.
@@ -264,7 +264,7 @@ class RangeTestResult:
                 fields["note"] = data.get("note")
             else:
                 fields.update(_typed_fields_of_v1(fields["settings"]))
-            return cls(**fields)
+            result = cls(**fields)
         except KeyError as err:
             raise LRFinderError(
                 f"{source} has no {err.args[0]!r} field; is it a file written by "
@@ -272,6 +272,14 @@ class RangeTestResult:
             ) from None
         except (TypeError, ValueError) as err:  # LRFinderError too: the fields' own checks
             raise LRFinderError(f"{source} is not a valid lrfinder result: {err}") from None
+        bad = np.flatnonzero(~(np.isfinite(result.lrs) & (result.lrs > 0)))
+        if bad.size:
+            i = int(bad[0])
+            raise LRFinderError(
+                f"{source}: lrs[{i}] = {shown(result.lrs[i])} is not a positive learning rate; "
+                "the file was changed or damaged, re-create it with lrfinder search --json"
+            )
+        return result
 
     def to_json(self, path) -> Path:
         """Write the result to ``path`` as JSON and return the path."""
@@ -385,6 +393,11 @@ def load_result(path) -> RangeTestResult:
     plain, rows whose rate falls and no step column to order them).
     """
     path = Path(path)
+    if path.is_dir():
+        raise LRFinderError(
+            f"result file {str(path)!r} is a folder; give the path of a --json file or a "
+            "lr,loss CSV inside it"
+        )
     if not path.is_file():
         raise LRFinderError(
             f"result file {str(path)!r} does not exist; give the path of a --json file or a "

@@ -322,6 +322,37 @@ def test_unexpected_errors_exit_1_with_one_line(monkeypatch):
     assert isinstance(result.exception, RuntimeError)
 
 
+def test_a_failed_output_loses_none_of_the_others(tmp_path):
+    if not Path("/dev/full").exists():
+        pytest.skip("needs /dev/full (a device on which every write fails)")
+    plot = tmp_path / "ok.png"
+    result = invoke(["search", *FAST, "--json", "/dev/full", "--plot", plot])
+    assert result.exit_code == 2
+    assert result.stdout.startswith("suggested lr ")  # the answer, first
+    assert "Suggestion" in result.stdout  # and the tables
+    assert_image(plot)  # the other output is written
+    errors = result.stderr.splitlines()
+    assert len(errors) == 1 and errors[0].startswith("lrfinder: error: --json: ")
+    assert "/dev/full" in errors[0] and "space" in errors[0].lower()
+
+
+def test_a_failed_plot_still_prints_the_tables_and_writes_the_json(tmp_path, monkeypatch):
+    import lrfinder.plotting
+
+    def broken(*args, **kwargs):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(lrfinder.plotting, "plot_result", broken)
+    saved_json = tmp_path / "ok.json"
+    result = invoke(["search", *FAST, "--plot", tmp_path / "lr.png", "--json", saved_json])
+    assert result.exit_code == 2
+    assert "Suggestion" in result.stdout and f"wrote {saved_json}" in result.stdout
+    assert load_result(saved_json).suggestion is not None
+    assert result.stderr.splitlines() == [
+        f"lrfinder: error: --plot: cannot write {str(tmp_path / 'lr.png')!r}: Read-only file system"
+    ]
+
+
 # --------------------------------------------------------------------------- analyze / plot
 
 
@@ -514,6 +545,24 @@ def _bad_files(folder: Path) -> dict[str, Path]:
     files["text.csv"].write_text("lr,loss\n1e-4,2.3\n1e-3,two point one\n")
     files["empty"] = folder / "empty"
     files["empty"].mkdir()
+    files["image.json"] = folder / "image.json"
+    files["image.json"].write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    files["negative.json"] = folder / "negative.json"
+    files["negative.json"].write_text(
+        json.dumps(
+            {
+                "schema": SCHEMA_VERSION,
+                "lrs": [-1e-7, 1e-6, 1e-5],
+                "losses": [2.3, 2.2, 2.1],
+                "run_losses": [[2.3, 2.2, 2.1]],
+                "stop_reason": "completed the schedule",
+                "stop_reasons": ["completed the schedule"],
+                "settings": {},
+                "slow_learner": False,
+                "cold_start_gain": 1.0,
+            }
+        )
+    )
     return files
 
 
@@ -573,6 +622,9 @@ BAD_INPUTS = [
     (["analyze", "{text.csv}"], ["text.csv", "line 3", "lr,loss"]),
     (["analyze"], ["RESULT"]),
     (["analyze", "{text.csv}", "--method", "best"], ["--method"]),
+    (["analyze", "{empty}"], ["is a folder"]),
+    (["analyze", "{image.json}"], ["image.json", "is a PNG image", "--json"]),
+    (["analyze", "{negative.json}"], ["negative.json", "lrs[0] = -1e-07", "positive"]),
     (["plot", "{corrupt.json}", "-o", "{tmp}/fig.png"], ["corrupt.json"]),
     (["plot", "{text.csv}", "-o", "{tmp}/no/such/fig.png"], ["--output", "does not exist"]),
     (["plot", "{text.csv}", "-o", "{tmp}/fig.jpg"], ["--output", ".png"]),
@@ -622,6 +674,37 @@ def test_search_says_when_the_default_test_was_extended():
     assert result.exit_code == 0, result.output
     assert "saw no learning" in result.stdout
     assert "steps recorded" in result.stdout
+
+
+def _warnings_of(result) -> list[str]:
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert all(line.startswith("lrfinder: warning: ") for line in lines), lines
+    return lines
+
+
+def test_a_batch_larger_than_the_data_is_warned_about_once_and_the_run_goes_on():
+    lines = _warnings_of(invoke(["search", *FAST, "--batch-size", "5000", "-q"]))
+    assert len(lines) == 1 and "batch_size=5000 is larger than digits (1437 rows)" in lines[0]
+    lines = _warnings_of(invoke(["search", *FAST, "--n-samples", "20", "-q"]))
+    assert len(lines) == 1 and "(20 rows)" in lines[0]  # fewer samples than one batch
+
+
+def test_an_option_given_twice_is_warned_about():
+    lines = _warnings_of(invoke(["search", *FAST, "--optimizer", "adam", "--optimizer=sgd", "-q"]))
+    assert lines == [
+        "lrfinder: warning: --optimizer was given 2 times; only the last one (sgd) counts"
+    ]
+    both = invoke(["compare", "--optimizer", "adam", "--optimizer", "sgd", "--help"])
+    assert both.stderr == ""  # compare takes several
+
+
+def test_half_integer_labels_are_said_to_be_read_as_regression(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((200, 3))
+    np.savez(tmp_path / "half.npz", x=x, y=np.where(x[:, 0] > 0, 1.5, 0.5))
+    lines = _warnings_of(invoke(["search", *FAST, "--dataset", tmp_path / "half.npz", "-q"]))
+    assert len(lines) == 1 and "read as regression targets" in lines[0]
 
 
 # --------------------------------------------------------------------------- verify

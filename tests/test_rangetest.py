@@ -474,3 +474,30 @@ def test_a_noiseless_loss_stops_on_the_stop_factor_alone():
         result = run_replay(losses, stop_factor=factor)
         assert result.stop_reason.startswith("loss diverged")
         assert len(result.lrs) == 103  # the third step above
+
+
+def test_labels_beyond_the_models_outputs_are_named_at_the_start(digits):
+    with pytest.raises(LRFinderError, match=r"n_out=3 outputs.*up to 9.*n_out=10"):
+        find_lr(TwoLayerNet(64, 8, 3), digits, schedule=SHORT)
+
+
+class _WrongKeys:
+    """A user model whose gradients are keyed in lower case."""
+
+    def __init__(self, shape_bug=False):
+        self.net = TwoLayerNet(64, 8, 10, seed=0)
+        self.params = self.net.params
+        self.shape_bug = shape_bug
+
+    def loss_and_grads(self, x, y):
+        loss, grads = self.net.loss_and_grads(x, y)
+        if self.shape_bug:
+            return loss, {**grads, "b1": grads["b1"][:-1]}
+        return loss, {key.lower(): value for key, value in grads.items()}
+
+
+def test_gradients_with_the_wrong_keys_or_shapes_are_named_at_the_first_step(digits):
+    with pytest.raises(LRFinderError, match=r"_WrongKeys.loss_and_grads.*missing 'W1'.*'w1'"):
+        find_lr(_WrongKeys(), digits, schedule=SHORT)
+    with pytest.raises(LRFinderError, match=r"shape \(7,\) for 'b1'.*shape \(8,\)"):
+        find_lr(_WrongKeys(shape_bug=True), digits, schedule=SHORT)

@@ -270,8 +270,8 @@ def test_find_lr_marks_an_extended_test_as_a_slow_learner():
 def test_an_interrupted_extended_test_is_still_a_slow_learner():
     calls = []
 
-    def interrupt(step, lr, loss):
-        calls.append(step)
+    def interrupt(event):
+        calls.append(event.step)
         if len(calls) == 300:  # in the longer test, the default one has 200 steps
             raise KeyboardInterrupt
 
