@@ -171,6 +171,13 @@ class TwoLayerNet:
             buf = self._buffers[name] = np.empty(shape, self.dtype)
         return buf
 
+    def _rows(self, batch: int) -> np.ndarray:
+        """``arange(batch)``, kept between calls (it indexes each row's true class)."""
+        rows = self._buffers.get("rows")
+        if rows is None or rows.size != batch:
+            rows = self._buffers["rows"] = np.arange(batch)
+        return rows
+
     def _as_input(self, x) -> np.ndarray:
         x = np.asarray(x)
         if x.ndim != 2 or x.shape[1] != self.n_in:
@@ -235,14 +242,18 @@ class TwoLayerNet:
         batch = out.shape[0]
         if self.loss == "cross_entropy":
             labels = np.asarray(y)
-            rows = np.arange(batch)
+            rows = self._rows(batch)
             out -= out.max(axis=1, keepdims=True)
+            picked = out[rows, labels]  # the true class's shifted logit (a copy)
             np.exp(out, out=out)
             total = out.sum(axis=1, keepdims=True)
-            picked = out[rows, labels] / total[:, 0]
-            loss = -float(np.log(picked.astype(np.float64)).mean())
+            # -log softmax = log(total) - picked, summed in float64
+            loss = float(np.log(total, dtype=np.float64).sum() - picked.sum(dtype=np.float64))
+            # the gradient (softmax - onehot) / batch, with the 1 / batch folded in
+            total *= batch
             out /= total
-            out[rows, labels] -= 1.0
+            out[rows, labels] -= 1.0 / batch
+            return loss / batch
         elif self.loss == "binary_cross_entropy":
             target = np.asarray(y, self.dtype).reshape(batch, 1)
             z = out.astype(np.float64)
