@@ -1,0 +1,139 @@
+"""Peak memory (RSS) of an MNIST range test, on the CLI's dataset path and on the array path.
+
+Run by hand, not in CI::
+
+    python benchmarks/memory.py [--data-dir DIR] [--optimizer adam]
+
+Each measurement runs in a fresh child process, and its peak resident set size is
+the child's own ``ru_maxrss`` as ``os.wait4`` reports it:
+
+* ``baseline``: the interpreter with NumPy and ``lrfinder`` imported, and the
+  same plus ``scipy.signal``, which the analyser imports for its Savitzky-Golay
+  smoothing (the difference is that import's share of the peaks below);
+* ``lrfinder search --dataset mnist``: the whole command (load the files, test,
+  analyse, print), target at most 250 MB;
+* ``find_lr(model, (x, y))``: the 60000 x 784 images as a float32 array in [0, 1],
+  loaded from a ``.npy`` file before the test, then the default range test;
+  target at most the data plus 60 MB.
+
+MNIST is found as in ``benchmarks/speed.py`` (``--data-dir``, then
+``../shared/data/mnist``, then ``$LRFINDER_DATA``); without it this exits with a
+skip message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from speed import ROOT, find_mnist, skip_message  # noqa: E402
+
+MB = 1024 * 1024
+SEARCH_TARGET_MB = 250
+ARRAY_HEADROOM_MB = 60
+
+BASELINE = "import numpy, lrfinder, lrfinder.rangetest, lrfinder.network"
+
+ARRAY_RUN = """
+import sys, numpy as np
+from lrfinder import TwoLayerNet, find_lr
+x, y = np.load(sys.argv[1]), np.load(sys.argv[2])
+model = TwoLayerNet(x.shape[1], 128, 10)
+result = find_lr(model, (x, y), optimizer=sys.argv[3])
+print(len(result.lrs), result.suggestion)
+"""
+
+
+def peak_rss(command: list[str], env: dict | None = None) -> tuple[float, str]:
+    """Run ``command`` in a child; return (its own peak RSS in MB, its stdout)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(command, stdout=out, stderr=err, text=True, env=env, cwd=ROOT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(command)} failed:\n{err.read()}")
+        return usage.ru_maxrss * 1024 / MB, out.read()
+
+
+def search_command(folder: Path, optimizer: str) -> list[str]:
+    exe = shutil.which("lrfinder")
+    head = [exe] if exe else [sys.executable, "-c", "from lrfinder.cli import app; app()"]
+    return head + [
+        "search",
+        "--dataset",
+        "mnist",
+        "--data-dir",
+        str(folder),
+        "--no-download",
+        "--optimizer",
+        optimizer,
+        "--quiet",
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default=None, help="folder holding the MNIST files")
+    parser.add_argument("--optimizer", default="adam")
+    args = parser.parse_args()
+    folder = find_mnist(args.data_dir)
+    if folder is None:
+        print(skip_message(args.data_dir), file=sys.stderr)
+        return 0
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT))
+    from lrfinder import load_dataset
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    baseline, _ = peak_rss([sys.executable, "-c", BASELINE], env)
+    with_scipy, _ = peak_rss([sys.executable, "-c", BASELINE + ", scipy.signal"], env)
+    search, said = peak_rss(search_command(folder, args.optimizer), env)
+
+    data = load_dataset("mnist", data_dir=folder, download=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        x = data.x_train.astype(np.float32)
+        x *= np.float32(data.x_scale)
+        y = data.y_train.astype(np.int64)
+        data_mb = (x.nbytes + y.nbytes) / MB
+        np.save(Path(tmp) / "x.npy", x)
+        np.save(Path(tmp) / "y.npy", y)
+        del x, y, data
+        arrays, _ = peak_rss(
+            [sys.executable, "-c", ARRAY_RUN, f"{tmp}/x.npy", f"{tmp}/y.npy", args.optimizer], env
+        )
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "MISSED"
+
+    print(f"Peak RSS, MNIST, 784-128-10, {args.optimizer}, default range test; data: {folder}")
+    print(f"  baseline (python, numpy, lrfinder imported) {baseline:7.1f} MB")
+    print(
+        f"  baseline and scipy.signal (the analyser's)  {with_scipy:7.1f} MB   "
+        f"(scipy.signal: {with_scipy - baseline:.1f} MB of each peak below)"
+    )
+    print(
+        f"  lrfinder search --dataset mnist             {search:7.1f} MB   "
+        f"target <= {SEARCH_TARGET_MB} MB: {verdict(search <= SEARCH_TARGET_MB)}"
+        f"   (it printed {said.strip()!r})"
+    )
+    limit = data_mb + ARRAY_HEADROOM_MB
+    print(
+        f"  find_lr(model, (x, y)), float32 x           {arrays:7.1f} MB   "
+        f"target <= data {data_mb:.1f} + {ARRAY_HEADROOM_MB} = {limit:.1f} MB: "
+        f"{verdict(arrays <= limit)}; above the data: {arrays - data_mb:.1f} MB, "
+        f"above data and baseline: {arrays - data_mb - baseline:.1f} MB"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
