@@ -119,10 +119,18 @@ def current_rss() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def peak_rss() -> int:
+    """This process's peak resident set size, in bytes (Linux: VmHWM in /proc/self/status).
+
+    Not getrusage's ru_maxrss: a child process inherits its parent's peak there.
+    """
+    with open("/proc/self/status") as f:
+        line = next(line for line in f if line.startswith("VmHWM:"))
+    return int(line.split()[1]) * 1024
+
+
 def rss_child(kind: str) -> None:
     """In a fresh process: RSS before checking an x of dtype `kind`, and the peak after."""
-    import resource
-
     import numpy as np
 
     from lrfinder.validation import check_arrays
@@ -132,7 +140,7 @@ def rss_child(kind: str) -> None:
     y = rng.integers(0, N_OUT, N_ROWS)
     before = current_rss()
     check_arrays(x, y)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    peak = peak_rss()
     print(x.nbytes, before, peak)
 
 
