@@ -32,7 +32,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
+from lrfinder import names
 from lrfinder.errors import LRFinderError, LRFinderWarning
 
 try:  # typer >= 0.22 ships click inside itself; TyperException is the public base of its errors
@@ -57,41 +59,29 @@ INTERRUPTED_NAME = "lrfinder-interrupted-{stamp}.json"
 #: ``--verify-json`` (``verify --json``) was given.
 VERIFY_INTERRUPTED_NAME = "lrfinder-verify-interrupted-{stamp}.json"
 
-# The choices below repeat the library's registries (OPTIMIZERS, ACTIVATIONS,
-# METHODS) so that building the command line imports no numerical code;
-# tests/test_cli.py checks that they stay in step.
+#: Name of the file a Ctrl-C'd comparison saves its finished optimizers to when no
+#: ``--json`` was given.
+COMPARE_INTERRUPTED_NAME = "lrfinder-compare-interrupted-{stamp}.json"
+
+# The choices come from lrfinder.names, which imports nothing, so that building the
+# command line loads no numerical code; the library's registries use the same names.
 
 
-class OptimizerName(str, Enum):
-    sgd = "sgd"
-    momentum = "momentum"
-    adagrad = "adagrad"
-    rmsprop = "rmsprop"
-    adadelta = "adadelta"
-    adam = "adam"
+def _choices(name: str, values: tuple[str, ...]) -> type[Enum]:
+    return Enum(name, [(value.replace("-", "_"), value) for value in values], type=str)
 
 
-class Activation(str, Enum):
-    relu = "relu"
-    sigmoid = "sigmoid"
-    tanh = "tanh"
+OptimizerName = _choices("OptimizerName", names.OPTIMIZERS)
+Activation = _choices("Activation", names.ACTIVATIONS)
+Task = _choices("Task", names.TASKS)
+Mode = _choices("Mode", names.MODES)
+Method = _choices("Method", names.METHODS)
+TrainSchedule = _choices("TrainSchedule", names.TRAIN_SCHEDULES)
+DEFAULT_TRAIN_SCHEDULE = TrainSchedule(names.DEFAULT_TRAIN_SCHEDULE)
 
 
-class Task(str, Enum):
-    classification = "classification"
-    regression = "regression"
-
-
-class Mode(str, Enum):
-    exp = "exp"
-    linear = "linear"
-
-
-class Method(str, Enum):
-    auto = "auto"
-    steepest = "steepest"
-    minimum = "minimum"
-    valley = "valley"
+def _listed(values) -> str:
+    return ", ".join(values)
 
 
 # --------------------------------------------------------------------------- errors
@@ -195,6 +185,17 @@ app = typer.Typer(
 )
 
 
+class _Command(TyperCommand):
+    """A command whose usage line names its arguments plainly: ``RESULT``, not ``{RESULT}``."""
+
+    def collect_usage_pieces(self, ctx) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name == "argument":
+                pieces.append(param.metavar or param.name.upper())
+        return pieces
+
+
 def _print_version(value: bool) -> None:
     if value:
         from lrfinder import __version__
@@ -253,7 +254,8 @@ DatasetOpt = Annotated[
     typer.Option(
         "--dataset",
         "-d",
-        help="A bundled dataset (digits, mnist, fashion-mnist, double-arc, spiral, moons, sine) "
+        metavar="NAME|FILE",
+        help=f"A bundled dataset ({_listed(names.DATASETS)}) "
         "or the path of your own .npz (arrays x, y) or .csv (label in the last column).",
         rich_help_panel=_DATA,
     ),
@@ -261,6 +263,7 @@ DatasetOpt = Annotated[
 DataDirOpt = Annotated[
     Path | None,
     typer.Option(
+        metavar="DIR",
         help="Folder holding the MNIST / Fashion-MNIST files (downloaded there if missing).",
         rich_help_panel=_DATA,
     ),
@@ -275,26 +278,38 @@ DownloadOpt = Annotated[
 ]
 NSamplesOpt = Annotated[
     int | None,
-    typer.Option(min=1, help="Use only this many training samples.", rich_help_panel=_DATA),
+    typer.Option(
+        min=1, metavar="N", help="Use only this many training samples.", rich_help_panel=_DATA
+    ),
 ]
 TaskOpt = Annotated[
     Task | None,
     typer.Option(
         case_sensitive=False,
-        help="Treat your own file's labels as classes or as regression targets "
-        "[default: classes when they are integers].",
+        metavar="TASK",
+        help="Treat your own file's labels as classes or as regression targets: "
+        f"{_listed(names.TASKS)} [default: classes when they are integers].",
         rich_help_panel=_DATA,
     ),
 ]
 HiddenOpt = Annotated[
     int,
-    typer.Option(min=1, help="Hidden units of the two-layer network.", rich_help_panel=_MODEL),
+    typer.Option(
+        min=1, metavar="N", help="Hidden units of the two-layer network.", rich_help_panel=_MODEL
+    ),
 ]
 ActivationOpt = Annotated[
     Activation,
-    typer.Option(case_sensitive=False, help="Hidden activation.", rich_help_panel=_MODEL),
+    typer.Option(
+        case_sensitive=False,
+        metavar="NAME",
+        help=f"Hidden activation: {_listed(names.ACTIVATIONS)}.",
+        rich_help_panel=_MODEL,
+    ),
 ]
-BatchSizeOpt = Annotated[int, typer.Option(min=1, help="Mini-batch size.", rich_help_panel=_MODEL)]
+BatchSizeOpt = Annotated[
+    int, typer.Option(min=1, metavar="N", help="Mini-batch size.", rich_help_panel=_MODEL)
+]
 SegmentsOpt = Annotated[
     str | None,
     typer.Option(
@@ -309,6 +324,7 @@ StartOpt = Annotated[
     float | None,
     typer.Option(
         callback=_above(0, "1e-6"),
+        metavar="LR",
         help="First learning rate [default: 1e-07].",
         rich_help_panel=_SCHEDULE,
     ),
@@ -317,30 +333,43 @@ EndOpt = Annotated[
     float | None,
     typer.Option(
         callback=_above(0, "10"),
+        metavar="LR",
         help="Last learning rate [default: 10].",
         rich_help_panel=_SCHEDULE,
     ),
 ]
 NumOpt = Annotated[
     int | None,
-    typer.Option(min=2, help="Number of learning rates [default: 200].", rich_help_panel=_SCHEDULE),
+    typer.Option(
+        min=2,
+        metavar="N",
+        help="Number of learning rates [default: 200].",
+        rich_help_panel=_SCHEDULE,
+    ),
 ]
 ModeOpt = Annotated[
     Mode | None,
     typer.Option(
         case_sensitive=False,
-        help="Spacing of the rates from --start to --end [default: exp].",
+        metavar="MODE",
+        help=f"Spacing of the rates from --start to --end: {_listed(names.MODES)} [default: exp].",
         rich_help_panel=_SCHEDULE,
     ),
 ]
 SeedOpt = Annotated[
     int,
-    typer.Option(min=0, help="Seed of the initial weights and batch order.", rich_help_panel=_RUN),
+    typer.Option(
+        min=0,
+        metavar="N",
+        help="Seed of the initial weights and batch order.",
+        rich_help_panel=_RUN,
+    ),
 ]
 StopFactorOpt = Annotated[
     float | None,
     typer.Option(
         callback=_above(1, "4"),
+        metavar="X",
         help="Stop when the loss exceeds its best by this factor [default: 4].",
         rich_help_panel=_RUN,
     ),
@@ -349,6 +378,7 @@ MethodOpt = Annotated[
     Method,
     typer.Option(
         case_sensitive=False,
+        metavar="NAME",
         help="How to read the curve: auto (where the curve reaches its bottom, kept safe "
         "for a run from scratch), steepest, minimum (minimum / 10) or valley (fastai's rule).",
         rich_help_panel=_RUN,
@@ -395,6 +425,7 @@ JobsOpt = Annotated[
         "--jobs",
         "-j",
         callback=_check_jobs,
+        metavar="N",
         help="Verification probes to run at once, in worker processes (-1: one per core). "
         "The result is the same for any number [default: 1].",
         rich_help_panel=_VERIFY,
@@ -414,6 +445,7 @@ VerifySeedsOpt = Annotated[
     typer.Option(
         "--verify-seeds",
         min=1,
+        metavar="N",
         help="Seeds per candidate rate; two or more measure the noise.",
         rich_help_panel=_VERIFY,
     ),
@@ -566,7 +598,7 @@ def _plot(result, path: Path, method: Method) -> None:
 
 
 #: The README section that explains the schedule bounds the Suggestion table prints.
-SCHEDULES_SECTION = "Training with what it found"
+SCHEDULES_SECTION = "Train with what the finder found"
 
 #: Printed for a curve recorded elsewhere (a CSV, a bare history), whose optimizer is unknown.
 IMPORTED_OPTIMIZER_NOTE = (
@@ -654,6 +686,21 @@ def _answer_line(result, method: Method, quiet: bool, data_name: str | None = No
         )
 
 
+def _train_with_line(result, method: Method, data, batch_size: int) -> None:
+    """How to train with the answer: a 1cycle schedule over compare's default epochs."""
+    from lrfinder.training import steps_per_epoch
+
+    chosen = result.suggest(method.value)
+    if chosen.lr is None:
+        return
+    epochs = names.DEFAULT_EPOCHS
+    total = epochs * steps_per_epoch(data, batch_size)
+    typer.echo(
+        f"{chosen.train_with(total)} ({epochs} epochs of batch {batch_size}; README: "
+        f"{SCHEDULES_SECTION})"
+    )
+
+
 def _write(outputs, quiet: bool) -> list:
     """Write each ``(option, path, write)`` on its own; say what was written, report failures.
 
@@ -691,7 +738,7 @@ def _save_interrupted(result, json_path: Path | None, csv_path: Path | None) -> 
 # --------------------------------------------------------------------------- commands
 
 
-@app.command()
+@app.command(cls=_Command)
 def search(
     dataset: DatasetOpt = "digits",
     data_dir: DataDirOpt = None,
@@ -700,7 +747,12 @@ def search(
     task: TaskOpt = None,
     optimizer: Annotated[
         OptimizerName,
-        typer.Option(case_sensitive=False, help="Optimizer to test.", rich_help_panel=_MODEL),
+        typer.Option(
+            case_sensitive=False,
+            metavar="NAME",
+            help=f"Optimizer to test: {_listed(names.OPTIMIZERS)}.",
+            rich_help_panel=_MODEL,
+        ),
     ] = OptimizerName.sgd,
     hidden: HiddenOpt = 128,
     activation: ActivationOpt = Activation.relu,
@@ -715,6 +767,7 @@ def search(
         int,
         typer.Option(
             min=1,
+            metavar="N",
             help="Run the test this many times (new weights and batch order each time) and "
             "read the median curve.",
             rich_help_panel=_RUN,
@@ -812,6 +865,8 @@ def search(
     if not (quiet and verify):
         _answer_line(result, method, quiet, data.name)
     if not quiet:
+        _train_with_line(result, method, data, batch_size)
+    if not quiet:
         _describe(result, method)
     failures = _write(
         [
@@ -851,7 +906,7 @@ def search(
     _exit_if_failed(failures)
 
 
-@app.command()
+@app.command(cls=_Command)
 def analyze(
     result_file: ResultArg,
     method: MethodOpt = Method.auto,
@@ -864,7 +919,7 @@ def analyze(
         _describe(result, method)
 
 
-@app.command()
+@app.command(cls=_Command)
 def plot(
     result_file: ResultArg,
     output: Annotated[
@@ -879,7 +934,9 @@ def plot(
     ],
     method: Annotated[
         Method,
-        typer.Option(case_sensitive=False, help="The suggestion that titles the figure."),
+        typer.Option(
+            case_sensitive=False, metavar="NAME", help="The suggestion that titles the figure."
+        ),
     ] = Method.auto,
 ) -> None:
     """Plot a saved run (a --json result or an lr,loss CSV)."""
@@ -889,14 +946,16 @@ def plot(
     typer.echo(f"wrote {output}")
 
 
-@app.command()
+@app.command(cls=_Command)
 def compare(
     optimizers: Annotated[
         list[OptimizerName] | None,
         typer.Option(
             "--optimizer",
             case_sensitive=False,
-            help="An optimizer to compare; repeat for several [default: all six].",
+            metavar="NAME",
+            help=f"An optimizer to compare ({_listed(names.OPTIMIZERS)}); repeat for several "
+            "[default: all six].",
             rich_help_panel=_MODEL,
         ),
     ] = None,
@@ -911,17 +970,33 @@ def compare(
     epochs: Annotated[
         int,
         typer.Option(
-            min=1, help="Epochs of training at each suggested rate.", rich_help_panel=_RUN
+            min=1,
+            metavar="N",
+            help="Epochs of training at each suggested rate.",
+            rich_help_panel=_RUN,
         ),
-    ] = 3,
+    ] = names.DEFAULT_EPOCHS,
+    train_schedule: Annotated[
+        TrainSchedule,
+        typer.Option(
+            "--schedule",
+            case_sensitive=False,
+            metavar="NAME",
+            help="How each optimizer trains at its finding: onecycle (1cycle up to its "
+            "one_cycle_max_lr, then down), constant (its suggested lr) or cosine (cosine "
+            "decay from its suggested lr).",
+            rich_help_panel=_RUN,
+        ),
+    ] = DEFAULT_TRAIN_SCHEDULE,
     target: Annotated[
         float,
         typer.Option(
             callback=_check_target,
+            metavar="ACC",
             help="Report the first step at which validation accuracy reaches this.",
             rich_help_panel=_RUN,
         ),
-    ] = 0.91,
+    ] = names.DEFAULT_TARGET,
     segments: SegmentsOpt = None,
     start: StartOpt = None,
     end: EndOpt = None,
@@ -955,6 +1030,7 @@ def compare(
             "--jobs",
             "-j",
             callback=_check_jobs,
+            metavar="N",
             help="Optimizers to run at once, in worker processes (-1: one per core). The "
             "comparison is the same for any number [default: 1].",
             rich_help_panel=_RUN,
@@ -971,7 +1047,7 @@ def compare(
     schedule = _schedule(segments, start, end, num, mode)
     data = _load_data(dataset, data_dir, download, n_samples, task, seed)
 
-    from lrfinder.compare import compare_optimizers
+    from lrfinder.compare import ComparisonInterrupted, compare_optimizers
 
     names = [o.value for o in optimizers] if optimizers else [o.value for o in OptimizerName]
     options: dict[str, Any] = {} if stop_factor is None else {"stop_factor": stop_factor}
@@ -997,10 +1073,20 @@ def compare(
                 method=method.value,
                 n_jobs=jobs,
                 progress=report,
+                train_schedule=train_schedule.value,
                 **options,
             )
-    except KeyboardInterrupt:
-        typer.echo("lrfinder: interrupted; nothing was saved", err=True)
+    except ComparisonInterrupted as stop:
+        path = json_path
+        if path is None:
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            path = Path.cwd() / COMPARE_INTERRUPTED_NAME.format(stamp=stamp)
+        stop.comparison.to_json(path.expanduser())
+        done = ", ".join(run.optimizer for run in stop.comparison.runs) or "none"
+        typer.echo(
+            f"lrfinder: interrupted; the optimizers that had finished ({done}) are in {path}",
+            err=True,
+        )
         sys.exit(EXIT_INTERRUPTED)
 
     if quiet:
@@ -1027,7 +1113,7 @@ def compare(
 
     failures = _write(
         [
-            ("--json", json_path, lambda path: _write_json(comparison.to_dict(), path)),
+            ("--json", json_path, comparison.to_json),
             ("--plot", plot, write_plot),
         ],
         quiet,
@@ -1047,12 +1133,6 @@ def _fmt_loss(value: float | None) -> str:
     return "-" if value is None or not math.isfinite(value) else f"{value:.3g}"
 
 
-def _write_json(data: dict, path: Path) -> None:
-    import json
-
-    path.write_text(json.dumps(data, indent=1, allow_nan=False) + "\n", encoding="utf-8")
-
-
 def _describe_comparison(comparison, dataset: str) -> None:
     """Two tables: scores after each epoch, then rate, steps to the target and final scores."""
     from rich.table import Table
@@ -1062,9 +1142,15 @@ def _describe_comparison(comparison, dataset: str) -> None:
     per_epoch.add_column("optimizer", style="bold", no_wrap=True)
     for epoch in range(1, comparison.epochs + 1):
         per_epoch.add_column(f"epoch {epoch}", no_wrap=True)
-    summary = Table(title="Summary", title_justify="left")
+    kinds = sorted({run.train_schedule for run in comparison.runs})
+    summary = Table(
+        title=f"Summary: each optimizer trained with a {'/'.join(kinds)} schedule built on its "
+        "finding",
+        title_justify="left",
+    )
     summary.add_column("optimizer", style="bold", no_wrap=True)
     summary.add_column("lr", no_wrap=True)
+    summary.add_column("peak lr", no_wrap=True)
     summary.add_column(f"steps to {_fmt_target(target)}")
     summary.add_column("final accuracy")
     summary.add_column("final loss")
@@ -1081,6 +1167,7 @@ def _describe_comparison(comparison, dataset: str) -> None:
         summary.add_row(
             run.optimizer,
             _fmt(run.lr),
+            _fmt(run.peak_lr),
             "not reached" if steps is None else str(steps),
             _fmt_accuracy(run.final_accuracy),
             _fmt_loss(run.final_loss),
@@ -1264,7 +1351,7 @@ def _parse_lrs(text: str | None) -> list[float] | None:
         ) from None
 
 
-@app.command("verify")
+@app.command("verify", cls=_Command)
 def verify_command(
     result_file: Annotated[
         Path,
@@ -1279,6 +1366,7 @@ def verify_command(
         typer.Option(
             "--dataset",
             "-d",
+            metavar="NAME|FILE",
             help="The data the run was made on: a bundled name or your .npz / .csv "
             "[default: the dataset the run recorded].",
             rich_help_panel=_DATA,
@@ -1292,6 +1380,7 @@ def verify_command(
         int | None,
         typer.Option(
             min=1,
+            metavar="N",
             help="Hidden units of the two-layer network [default: the run's].",
             rich_help_panel=_MODEL,
         ),
@@ -1300,6 +1389,7 @@ def verify_command(
         Activation | None,
         typer.Option(
             case_sensitive=False,
+            metavar="NAME",
             help="Hidden activation [default: the run's].",
             rich_help_panel=_MODEL,
         ),
@@ -1307,6 +1397,7 @@ def verify_command(
     seed: Annotated[
         int | None,
         typer.Option(
+            metavar="N",
             help="Seed of the data (synthetic sets), the held-out rows and the first probe "
             "[default: the run's].",
             rich_help_panel=_RUN,
@@ -1317,6 +1408,7 @@ def verify_command(
         int,
         typer.Option(
             min=1,
+            metavar="N",
             help="Seeds per candidate rate; two or more measure the noise.",
             rich_help_panel=_VERIFY,
         ),
@@ -1357,7 +1449,7 @@ def verify_command(
         ),
     ] = False,
 ) -> None:
-    """Confirm a saved run's suggestion by training from scratch at rates around it."""
+    """Check a saved run's suggestion by training from scratch."""
     _check_output(json_path, "--json")
     _check_output(plot, "--plot", IMAGE_SUFFIXES)
     rates = _parse_lrs(lrs)

@@ -14,33 +14,33 @@ This module returns data and prints nothing; ``lrfinder compare`` formats it.
 from __future__ import annotations
 
 import copy
+import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from lrfinder import names
 from lrfinder.analysis import METHODS, Suggestion
 from lrfinder.errors import LRFinderError, check_count
 from lrfinder.network import TwoLayerNet
 from lrfinder.optimizers import OPTIMIZERS, get_optimizer
-from lrfinder.parallel import run_jobs
+from lrfinder.parallel import JobsInterrupted, run_jobs
 from lrfinder.rangetest import DEFAULT_STOP_FACTOR, default_schedule, find_lr
 from lrfinder.results import RangeTestResult
 from lrfinder.schedules import TRAINING_SCHEDULES, LearningRateSearcher
 from lrfinder.training import TrainingHistory, steps_per_epoch, train
 
-#: Validation accuracy the comparison counts steps to (the classic MNIST bar).
-DEFAULT_TARGET = 0.91
-
-#: Epochs each optimizer trains for at its suggested rate.
-DEFAULT_EPOCHS = 3
-
-#: How each optimizer trains on its finding, one of
-#: :data:`lrfinder.schedules.TRAINING_SCHEDULES`. ``benchmarks/schedules.py`` measured
-#: 1cycle at ``one_cycle_max_lr`` against the constant and the cosine at ``lr``.
-DEFAULT_TRAIN_SCHEDULE = "onecycle"
+#: Validation accuracy the comparison counts steps to (the classic MNIST bar), the
+#: epochs each optimizer trains for at its suggested rate, and how it trains there
+#: (one of :data:`lrfinder.schedules.TRAINING_SCHEDULES`): defined in lrfinder.names,
+#: which the command line reads too.
+DEFAULT_TARGET = names.DEFAULT_TARGET
+DEFAULT_EPOCHS = names.DEFAULT_EPOCHS
+DEFAULT_TRAIN_SCHEDULE = names.DEFAULT_TRAIN_SCHEDULE
 
 #: Validation evaluations per epoch. More than one, so "steps to the target"
 #: is not rounded up to a whole epoch; each one scores the full test split.
@@ -155,6 +155,16 @@ class Comparison:
         """Training histories by optimizer name, for :func:`lrfinder.plotting.plot_histories`."""
         return {run.optimizer: run.history for run in self.runs if run.history is not None}
 
+    def to_json(self, path) -> Path:
+        """Write :meth:`to_dict` to ``path`` as JSON and return the path."""
+        path = Path(path)
+        text = json.dumps(self.to_dict(), indent=1, allow_nan=False)
+        try:
+            path.write_text(text + "\n", encoding="utf-8")
+        except OSError as err:
+            raise LRFinderError(f"cannot write {str(path)!r}: {err.strerror}") from None
+        return path
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (non-finite numbers as None)."""
         return {
@@ -189,6 +199,15 @@ class Comparison:
         }
 
 
+class ComparisonInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`compare_optimizers`; ``comparison`` holds the optimizers that
+    had finished (``settings["interrupted"]`` says how many)."""
+
+    def __init__(self, comparison: Comparison):
+        super().__init__("interrupted")
+        self.comparison = comparison
+
+
 def _finite_or_none(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
@@ -207,15 +226,15 @@ def _history_dict(history: TrainingHistory) -> dict[str, Any]:
 def _check_optimizers(optimizers: Sequence[str]) -> tuple[str, ...]:
     if isinstance(optimizers, str):
         optimizers = [optimizers]
-    names = tuple(get_optimizer(name).name for name in optimizers)
-    if not names:
+    chosen = tuple(get_optimizer(name).name for name in optimizers)
+    if not chosen:
         raise LRFinderError(f"optimizers is empty; give one or more of {', '.join(OPTIMIZERS)}")
-    repeated = sorted({name for name in names if names.count(name) > 1})
+    repeated = sorted({name for name in chosen if chosen.count(name) > 1})
     if repeated:
         raise LRFinderError(
             f"optimizers lists {', '.join(repeated)} more than once; give each once"
         )
-    return names
+    return chosen
 
 
 def _concatenate(parts: list[TrainingHistory]) -> TrainingHistory:
@@ -391,7 +410,7 @@ def compare_optimizers(
     LRFinderError
         For an unknown optimizer or method, or invalid settings or data.
     """
-    names = _check_optimizers(optimizers)
+    optimizer_names = _check_optimizers(optimizers)
     if method not in METHODS:
         raise LRFinderError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     if train_schedule not in TRAINING_SCHEDULES:
@@ -433,13 +452,14 @@ def compare_optimizers(
         int(epochs),
         train_schedule,
     )
-    tasks = [(plan, name, report if in_process else None) for name in names]
+    tasks = [(plan, name, report if in_process else None) for name in optimizer_names]
 
     def finished(index: int, run: OptimizerRun) -> None:
         if not in_process:
             report(run.optimizer, PHASES[1], train_steps, train_steps)
 
-    runs = run_jobs(_compare_one, tasks, n_jobs=n_jobs, on_result=finished)
+    def comparison(finished_runs) -> Comparison:
+        return Comparison(tuple(finished_runs), target, int(epochs), settings)
 
     settings = {
         "data": data.name,
@@ -453,4 +473,13 @@ def compare_optimizers(
         "evals_per_epoch": EVALS_PER_EPOCH,
         "train_schedule": train_schedule,
     }
-    return Comparison(tuple(runs), target, int(epochs), settings)
+    try:
+        runs = run_jobs(_compare_one, tasks, n_jobs=n_jobs, on_result=finished)
+    except JobsInterrupted as stop:  # keep the optimizers that had finished
+        done = [run for run in stop.results if run is not None]
+        partial = comparison(done)
+        partial.settings["interrupted"] = (
+            f"interrupted after {len(done)} of {len(optimizer_names)} optimizers"
+        )
+        raise ComparisonInterrupted(partial) from None
+    return comparison(runs)

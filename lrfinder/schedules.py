@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
+from lrfinder import names
 from lrfinder.errors import LRFinderError, check_count, check_number, check_positive
 
 #: A rate within this fraction of ``step`` past ``end`` still counts as ``end``.
@@ -601,4 +602,4 @@ def triangular(base_lr: float, max_lr: float, step_size: int) -> Triangular:
 
 
 #: The training schedules by the name ``compare_optimizers(train_schedule=...)`` takes.
-TRAINING_SCHEDULES = ("constant", "onecycle", "cosine")
+TRAINING_SCHEDULES = names.TRAIN_SCHEDULES

@@ -97,6 +97,31 @@ def test_help_lists_every_command():
         assert command in result.stdout
 
 
+def test_version_short_help_and_python_dash_m():
+    from lrfinder import __version__
+
+    assert invoke(["--version"]).stdout == f"lrfinder {__version__}\n"
+    assert invoke(["-h"]).stdout == invoke(["--help"]).stdout
+    assert "Usage: lrfinder search [OPTIONS]" in invoke(["search", "-h"]).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "lrfinder", "--version"], capture_output=True, text=True
+    )
+    assert out.returncode == 0 and out.stdout.strip() == f"lrfinder {__version__}"
+
+
+def test_help_reads_well():
+    top = invoke(["--help"]).stdout
+    assert "..." not in top.split("Commands:")[1]  # each command's whole first line
+    for command in ("search", "compare", "verify", "analyze", "plot"):
+        text = invoke([command, "--help"]).stdout
+        usage = text.splitlines()[0]
+        assert "{" not in usage, usage
+        options = text.split("Options:")[1]
+        assert "<" not in options.replace("<reason>", ""), (command, options)
+    assert "--optimizer NAME" in invoke(["search", "--help"]).stdout
+    assert "Usage: lrfinder analyze [OPTIONS] RESULT" in invoke(["analyze", "--help"]).stdout
+
+
 def test_no_arguments_prints_help():
     result = invoke([])
     assert result.exit_code == 0
@@ -151,6 +176,8 @@ def test_search_prints_the_answer_first_then_the_tables(saved):
     assert "(band " in first
     assert out.index("suggested lr") < out.index("Suggestion")
     assert "see why above" in out  # auto's "why" is in the first table only
+    second = out.splitlines()[1]
+    assert second.startswith("train with: one_cycle(max_lr=") and "total_steps=66)" in second
 
 
 def test_search_json_follows_the_schema(saved):
@@ -281,11 +308,43 @@ def test_ctrl_c_without_json_saves_in_the_current_folder(tmp_path, monkeypatch):
     assert load_result(written[0]).lrs.size > 0
 
 
-def test_ctrl_c_during_compare_exits_130(monkeypatch):
+def test_compare_trains_with_the_schedule_asked_for(tmp_path):
+    runs = {}
+    for kind in ("constant", "onecycle"):
+        out = tmp_path / f"{kind}.json"
+        args = ["compare", "--optimizer", "adam", "--epochs", "1", "--schedule", kind, *FAST]
+        result = invoke([*args, "--json", out, "-q"])
+        assert result.exit_code == 0, result.output
+        runs[kind] = json.loads(out.read_text())["optimizers"][0]
+    assert runs["constant"]["train_schedule"] == "constant"
+    assert runs["constant"]["peak_lr"] == runs["constant"]["lr"]
+    assert runs["onecycle"]["trained_with"].startswith("one_cycle(max_lr=")
+    assert runs["onecycle"]["peak_lr"] > runs["onecycle"]["lr"]
+
+
+def test_ctrl_c_during_compare_saves_the_optimizers_that_finished(tmp_path, monkeypatch):
+    interrupt_after(monkeypatch, 200)  # in adam's range test: sgd took 100 + 22 steps
+    out = tmp_path / "partial.json"
+    args = ["compare", "--optimizer", "sgd", "--optimizer", "adam", "--epochs", "1", *FAST]
+    result = invoke([*args, "--json", out])
+    assert result.exit_code == 130
+    assert result.stderr.splitlines() == [
+        f"lrfinder: interrupted; the optimizers that had finished (sgd) are in {out}"
+    ]
+    saved = json.loads(out.read_text())
+    assert [run["optimizer"] for run in saved["optimizers"]] == ["sgd"]
+    assert saved["optimizers"][0]["final_accuracy"] is not None
+    assert saved["settings"]["interrupted"] == "interrupted after 1 of 2 optimizers"
+
+
+def test_ctrl_c_at_once_during_compare_saves_an_empty_comparison(tmp_path, monkeypatch):
     interrupt_after(monkeypatch, 10)
+    monkeypatch.chdir(tmp_path)
     result = invoke(["compare", "--optimizer", "adam", *FAST])
     assert result.exit_code == 130
-    assert result.stderr.splitlines() == ["lrfinder: interrupted; nothing was saved"]
+    (written,) = tmp_path.glob("lrfinder-compare-interrupted-*.json")
+    assert "(none)" in result.stderr and written.name in result.stderr
+    assert json.loads(written.read_text())["optimizers"] == []
 
 
 def interrupt_after(monkeypatch, calls: int) -> None:

@@ -1,0 +1,38 @@
+"""lrfinder.names is the one list of the names users type; every registry uses exactly it."""
+
+import subprocess
+import sys
+
+from lrfinder import names
+
+
+def test_every_registry_has_exactly_the_names_in_order():
+    from lrfinder.analysis import METHODS, RULES
+    from lrfinder.datasets import DATASETS
+    from lrfinder.network import ACTIVATIONS
+    from lrfinder.optimizers import OPTIMIZERS
+    from lrfinder.schedules import TRAINING_SCHEDULES
+    from lrfinder.validation import TASKS
+
+    assert tuple(OPTIMIZERS) == names.OPTIMIZERS
+    assert tuple(RULES) == METHODS == names.METHODS
+    assert tuple(ACTIVATIONS) == names.ACTIVATIONS
+    assert tuple(DATASETS) == names.DATASETS
+    assert tuple(TASKS) == names.TASKS
+    assert tuple(TRAINING_SCHEDULES) == names.TRAIN_SCHEDULES
+    assert names.DEFAULT_TRAIN_SCHEDULE in names.TRAIN_SCHEDULES
+
+
+def test_the_cli_choices_are_the_names():
+    from lrfinder import cli
+
+    assert [o.value for o in cli.OptimizerName] == list(names.OPTIMIZERS)
+    assert [m.value for m in cli.Method] == list(names.METHODS)
+    assert [a.value for a in cli.Activation] == list(names.ACTIVATIONS)
+    assert [t.value for t in cli.TrainSchedule] == list(names.TRAIN_SCHEDULES)
+
+
+def test_the_names_module_imports_nothing():
+    code = "import sys; import lrfinder.names; print('numpy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
