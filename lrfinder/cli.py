@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sys
 import time
 import warnings
@@ -145,6 +146,30 @@ def _warn_repeated_options(args: list[str]) -> None:
             )
 
 
+#: The library's names of the settings the options pass on. The command line checks
+#: only what is its own (exclusive options, paths); the library checks the rest, and
+#: its message ("stop_factor must be ...") gets the option's name in front.
+OPTION_OF = {
+    "batch_size": "--batch-size",
+    "end": "--end",
+    "epochs": "--epochs",
+    "num": "--num",
+    "repeats": "--repeats",
+    "seed": "--seed",
+    "start": "--start",
+    "stop_factor": "--stop-factor",
+    "target": "--target",
+}
+
+
+def _with_option(message: str) -> str:
+    """``message`` with the option's name in front when it is about one of OPTION_OF."""
+    found = re.match(r"(\w+) must ", message)
+    if found and found.group(1) in OPTION_OF:
+        return f"{OPTION_OF[found.group(1)]}: {message}"
+    return message
+
+
 def main(args: list[str] | None = None) -> None:
     """The ``lrfinder`` command (and ``python -m lrfinder``): run the app, map errors to codes.
 
@@ -160,7 +185,7 @@ def main(args: list[str] | None = None) -> None:
             warnings.simplefilter("always", LRFinderWarning)
             code = app(args=args, prog_name="lrfinder", standalone_mode=False)
     except LRFinderError as err:
-        _fail(EXIT_BAD_INPUT, str(err))
+        _fail(EXIT_BAD_INPUT, _with_option(str(err)))
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("lrfinder: interrupted", err=True)
         code = EXIT_INTERRUPTED
@@ -224,23 +249,6 @@ def _root(
 
 
 # --------------------------------------------------------------------------- options
-
-
-def _above(bound: float, example: str) -> Callable[[float | None], float | None]:
-    """An option callback: the value, if given, must be finite and > ``bound``."""
-
-    def check(value: float | None) -> float | None:
-        if value is not None and not (math.isfinite(value) and value > bound):
-            raise typer.BadParameter(f"{value!r} is not a number > {bound:g}; give e.g. {example}")
-        return value
-
-    return check
-
-
-def _check_target(value: float) -> float:
-    if not (math.isfinite(value) and 0 < value <= 1):
-        raise typer.BadParameter(f"{value!r} is not an accuracy in (0, 1]; give e.g. 0.91")
-    return value
 
 
 _DATA = "Data"
@@ -323,7 +331,6 @@ SegmentsOpt = Annotated[
 StartOpt = Annotated[
     float | None,
     typer.Option(
-        callback=_above(0, "1e-6"),
         metavar="LR",
         help="First learning rate [default: 1e-07].",
         rich_help_panel=_SCHEDULE,
@@ -332,7 +339,6 @@ StartOpt = Annotated[
 EndOpt = Annotated[
     float | None,
     typer.Option(
-        callback=_above(0, "10"),
         metavar="LR",
         help="Last learning rate [default: 10].",
         rich_help_panel=_SCHEDULE,
@@ -368,7 +374,6 @@ SeedOpt = Annotated[
 StopFactorOpt = Annotated[
     float | None,
     typer.Option(
-        callback=_above(1, "4"),
         metavar="X",
         help="Stop when the loss exceeds its best by this factor [default: 4].",
         rich_help_panel=_RUN,
@@ -487,9 +492,9 @@ def _schedule(segments: str | None, start, end, num, mode: Mode | None):
     try:
         return build(start, end, DEFAULT_NUM if num is None else num)
     except LRFinderError as err:
-        if str(err).startswith("num "):
-            raise LRFinderError(f"--num: {err}") from None
-        raise LRFinderError(f"--start/--end/--num: {err}; e.g. --start 1e-6 --end 1") from None
+        if str(err).startswith("end must be > start"):
+            raise LRFinderError(f"--start/--end: {err}; e.g. --start 1e-6 --end 1") from None
+        raise  # main() names the option
 
 
 def _load_data(dataset: str, data_dir, download: bool, n_samples, task: Task | None, seed: int):
@@ -991,7 +996,6 @@ def compare(
     target: Annotated[
         float,
         typer.Option(
-            callback=_check_target,
             metavar="ACC",
             help="Report the first step at which validation accuracy reaches this.",
             rich_help_panel=_RUN,

@@ -25,7 +25,7 @@ import numpy as np
 
 from lrfinder import names
 from lrfinder.analysis import METHODS, Suggestion
-from lrfinder.errors import LRFinderError, check_count
+from lrfinder.errors import LRFinderError, check_count, check_number
 from lrfinder.network import TwoLayerNet
 from lrfinder.optimizers import OPTIMIZERS, get_optimizer
 from lrfinder.parallel import JobsInterrupted, run_jobs
@@ -419,9 +419,7 @@ def compare_optimizers(
             f"{', '.join(TRAINING_SCHEDULES)}"
         )
     check_count("epochs", epochs)
-    target = float(target)
-    if not 0 < target <= 1:
-        raise LRFinderError(f"target must be an accuracy in (0, 1], got {target!r}")
+    target = check_number("target", target, low=0, high=1, closed="right", hint="e.g. 0.91")
     if not hasattr(data, "x_train"):
         raise LRFinderError(
             f"data must be a Dataset from load_dataset(), got {type(data).__name__}"

@@ -31,7 +31,7 @@ from lrfinder.analysis import (
     Suggestion,
     analyse,
 )
-from lrfinder.errors import LRFinderError
+from lrfinder.errors import LRFinderError, check_number
 from lrfinder.outputs import FIGURE_SUFFIXES, check_output_path
 
 __all__ = ["SAVE_SUFFIXES", "plot_histories", "plot_result", "plot_verification", "save_figure"]
@@ -596,15 +596,7 @@ def _check_histories(histories) -> dict:
 def _check_target(target) -> float | None:
     if target is None:
         return None
-    try:
-        value = float(target)
-    except (TypeError, ValueError):
-        value = math.nan
-    if not (0.0 < value <= 1.0):
-        raise LRFinderError(
-            f"target must be an accuracy between 0 and 1 (e.g. 0.9 for 90%), got {target!r}"
-        )
-    return value
+    return check_number("target", target, low=0, high=1, closed="right", hint="e.g. 0.9 for 90%")
 
 
 def _history_label(name: str, history, target: float | None) -> str:

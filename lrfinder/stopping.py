@@ -34,7 +34,7 @@ from bisect import bisect_left, insort
 from collections import deque
 from statistics import NormalDist
 
-from lrfinder.errors import LRFinderError
+from lrfinder.errors import check_number
 
 #: Stop when the running loss exceeds its best by this factor (``best * factor``) and its
 #: floor by NOISE_SIGMAS times its noise.
@@ -92,13 +92,7 @@ NOISE_SIGMAS = 10.0
 
 def check_stop_factor(stop_factor) -> float:
     """``stop_factor`` as a float, or an :class:`LRFinderError` unless it is finite and > 1."""
-    try:
-        value = float(stop_factor)
-    except (TypeError, ValueError):
-        value = math.nan
-    if not math.isfinite(value) or value <= 1:
-        raise LRFinderError(f"stop_factor must be a number > 1, got {stop_factor!r}")
-    return value
+    return check_number("stop_factor", stop_factor, low=1, closed="neither", hint="e.g. 4")
 
 
 def nonfinite_reason(loss: float, *, lr: float, step: int) -> str | None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lrfinder.batches import BatchSampler, as_array_data, param_dtype
-from lrfinder.errors import LRFinderError, check_count, check_positive
+from lrfinder.errors import LRFinderError, check_count, check_number, check_positive
 from lrfinder.optimizers import Optimizer, get_optimizer
 
 __all__ = ["TrainingHistory", "steps_per_epoch", "train"]
@@ -140,8 +140,7 @@ def train(
     initial_step = check_count("initial_step", initial_step, minimum=0)
     if not callable(lr):
         check_positive("lr", lr, "a positive number")
-    if not (isinstance(epochs, (int, float)) and epochs > 0):
-        raise LRFinderError(f"epochs must be a number > 0, got {epochs!r}")
+    epochs = check_number("epochs", epochs, low=0, closed="neither")
     train_data = as_array_data(data, name="data")
     if val_data is None:
         if not hasattr(data, "x_test"):

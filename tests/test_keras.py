@@ -212,7 +212,7 @@ def test_cold_start_gain_of_rmsprop_and_json_round_trip(digits, tmp_path):
         ),
         (net, ("y",), "y is missing"),
         (net, ("short_y",), "same number of rows"),
-        (net, ("stop",), "stop_factor must be a number > 1"),
+        (net, ("stop",), "stop_factor must be a finite number > 1"),
     ],
 )
 def test_bad_input_is_one_lrfinder_error_naming_it(digits, make, args, words):

@@ -322,7 +322,7 @@ def test_plot_histories_regression_and_bad_input(tmp_path):
         plot_histories({})
     with pytest.raises(LRFinderError, match="TrainingHistory"):
         plot_histories({"sgd": [1, 2, 3]})
-    with pytest.raises(LRFinderError, match="between 0 and 1"):
+    with pytest.raises(LRFinderError, match=r"in \(0, 1\]"):
         plot_histories({"sgd": h}, target=90)
     with pytest.raises(LRFinderError, match=".svg"):
         plot_histories({"sgd": h}, path=tmp_path / "x.gif")

@@ -270,7 +270,7 @@ def test_ctrl_c_restores_the_model_and_carries_the_partial_result(digits):
         (dict(optimizer="nadam"), "unknown optimizer"),
         (dict(schedule=[0.1, 0.2]), "LearningRateSearcher"),
         (dict(batch_size=0), "batch_size must be an integer >= 1"),
-        (dict(stop_factor=1.0), "stop_factor must be a number > 1"),
+        (dict(stop_factor=1.0), "stop_factor must be a finite number > 1"),
         (dict(repeats=0), "repeats must be an integer >= 1"),
         (dict(seed=-1), "seed must be an integer >= 0, got -1"),
         (dict(val_every=0), "val_every"),

@@ -83,7 +83,7 @@ def test_it_stops_where_the_numpy_range_test_stops(seed):
 
 @pytest.mark.parametrize("bad", [1, 0.5, -2, math.nan, math.inf, "4x", None])
 def test_bad_stop_factor_names_the_input(bad):
-    with pytest.raises(LRFinderError, match="stop_factor must be a number > 1"):
+    with pytest.raises(LRFinderError, match="stop_factor must be a finite number > 1"):
         DivergenceStop(bad)
     with pytest.raises(LRFinderError, match="stop_factor"):
         check_stop_factor(bad)

@@ -405,7 +405,7 @@ def test_a_small_cnn_through_the_same_call(digits):
         (dict(optimizer="adam"), "optimizer must be a torch.optim.Optimizer"),
         (dict(other_model=True), "does not update this model's parameters"),
         (dict(lr=0.0), "needs a learning rate > 0"),
-        (dict(stop_factor=1.0), "stop_factor must be a number > 1"),
+        (dict(stop_factor=1.0), "stop_factor must be a finite number > 1"),
         (dict(accumulation_steps=0), "accumulation_steps must be an integer >= 1"),
         (dict(repeats=0), "repeats must be an integer >= 1"),
         (dict(schedule=[0.1]), "schedule must be a LearningRateSearcher"),
