@@ -497,18 +497,29 @@ def _schedule(segments: str | None, start, end, num, mode: Mode | None):
         raise  # main() names the option
 
 
+def _status(text: str):
+    """A spinner with ``text`` on stderr while a long step runs (only on a terminal)."""
+    from contextlib import nullcontext
+
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    return console.status(text) if console.is_terminal else nullcontext()
+
+
 def _load_data(dataset: str, data_dir, download: bool, n_samples, task: Task | None, seed: int):
     from lrfinder.datasets import load_dataset
 
     try:
-        data = load_dataset(
-            dataset,
-            data_dir,
-            seed=seed,
-            n_samples=n_samples,
-            download=download,
-            task=None if task is None else task.value,
-        )
+        with _status(f"loading {dataset}"):
+            data = load_dataset(
+                dataset,
+                data_dir,
+                seed=seed,
+                n_samples=n_samples,
+                download=download,
+                task=None if task is None else task.value,
+            )
     except LRFinderError as err:
         raise LRFinderError(f"--dataset: {err}") from None
     if task is None and data.task == "regression" and Path(dataset).suffix in (".npz", ".csv"):
@@ -525,7 +536,8 @@ def _load_data(dataset: str, data_dir, download: bool, n_samples, task: Task | N
 def _build_model(data, hidden: int, activation: Activation, seed: int):
     from lrfinder.network import TwoLayerNet
 
-    return TwoLayerNet.for_dataset(data, hidden, activation=activation.value, seed=seed)
+    with _status(f"building a network with {hidden:,} hidden units"):
+        return TwoLayerNet.for_dataset(data, hidden, activation=activation.value, seed=seed)
 
 
 def _load_result(path: Path):
@@ -576,13 +588,20 @@ def _progress(quiet: bool, rate_and_loss: bool = True):
     )
 
 
-def _range_callback(progress, task) -> Callable:
+#: A test whose first steps say it will run longer than this many seconds gets a
+#: one-line note on stderr (with or without a progress bar), so a slow run is never silent.
+SLOW_TEST_SECONDS = 60.0
+
+
+def _range_callback(progress, task, quiet: bool = False, clock=time.perf_counter) -> Callable:
     """find_lr's ``callback(event)``: a bar over all runs that never moves back.
 
     A test that is extended (the slow-learner rule) starts again at run 0, step 0
     with more steps; the bar then keeps what it had counted and grows its total.
+    From the time of the second step it also estimates the whole test's, and says
+    so once when that is longer than :data:`SLOW_TEST_SECONDS`.
     """
-    state = {"offset": 0, "done": 0, "last": (-1, -1)}
+    state = {"offset": 0, "done": 0, "last": (-1, -1), "t0": None, "noted": quiet}
 
     def callback(event) -> None:
         if (event.run, event.step) < state["last"]:  # a new, longer test begins
@@ -591,6 +610,22 @@ def _range_callback(progress, task) -> Callable:
         state["done"] = state["offset"] + event.done
         total = state["offset"] + event.total
         progress.update(task, completed=state["done"], total=total, lr=event.lr, loss=event.loss)
+        if state["noted"]:
+            return
+        now = clock()
+        if state["t0"] is None:
+            state["t0"] = now
+        elif state["done"] >= 2:
+            per_step = (now - state["t0"]) / (state["done"] - 1)
+            if per_step * total > SLOW_TEST_SECONDS:
+                progress.console.print(
+                    f"lrfinder: note: one step takes {per_step:.2g} s, so the {total} steps "
+                    f"will take about {per_step * total / 60:.0f} min; a smaller --hidden or "
+                    "--batch-size is faster",
+                    markup=False,
+                    highlight=False,
+                )
+            state["noted"] = True
 
     return callback
 
@@ -853,7 +888,7 @@ def search(
                 batch_size=batch_size,
                 seed=seed,
                 repeats=repeats,
-                callback=_range_callback(progress, task),
+                callback=_range_callback(progress, task, quiet),
                 **options,
             )
         except RangeTestInterrupted as stop:

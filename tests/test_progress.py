@@ -47,13 +47,17 @@ def test_find_lr_reports_every_step_of_every_run():
 
 
 class _Bar:
-    """Stands in for rich's Progress: records what the callback set."""
+    """Stands in for rich's Progress: records what the callback set and printed."""
 
     def __init__(self):
-        self.updates = []
+        self.updates, self.printed = [], []
+        self.console = self
 
     def update(self, task, *, completed, total, lr, loss):
         self.updates.append((completed, total))
+
+    def print(self, text, **kwargs):
+        self.printed.append(text)
 
 
 def test_the_cli_bar_never_moves_back_over_repeats_and_an_extended_test():
@@ -69,3 +73,25 @@ def test_the_cli_bar_never_moves_back_over_repeats_and_an_extended_test():
     done = [c for c, _ in bar.updates]
     assert all(b >= a for a, b in zip(done, done[1:], strict=False))
     assert bar.updates[-1][0] == bar.updates[-1][1] == 600 + 3000
+
+
+def test_a_slow_test_is_announced_once_from_its_first_steps():
+    ticks = iter(range(0, 10_000, 2))  # two "seconds" a step: 200 steps take 400 s
+
+    bar = _Bar()
+    callback = _range_callback(bar, task=0, clock=lambda: next(ticks))
+    for step in range(5):
+        callback(ProgressEvent(0, 1, step, 200, 1e-3, 1.0))
+    assert len(bar.printed) == 1
+    assert "one step takes 2 s, so the 200 steps will take about 7 min" in bar.printed[0]
+
+    fast = _Bar()
+    callback = _range_callback(fast, task=0, clock=iter(range(10_000)).__next__)
+    for step in range(5):  # 0.001 "s" a step would be fine; 1 s x 200 > 60 s is not
+        callback(ProgressEvent(0, 1, step, 20, 1e-3, 1.0))
+    assert fast.printed == []
+    quiet = _Bar()
+    callback = _range_callback(quiet, task=0, quiet=True, clock=lambda: next(ticks))
+    for step in range(5):
+        callback(ProgressEvent(0, 1, step, 200, 1e-3, 1.0))
+    assert quiet.printed == []
