@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -191,6 +191,9 @@ def find_lr(
     held_out = None if val_data is None else as_array_data(val_data, name="val_data", split="test")
     dtype = param_dtype(model)
     val = None if held_out is None else _validation_subset(held_out, val_size, seed, dtype)
+    config = RangeTestConfig(
+        lrs, repr(schedule), int(batch_size), int(seed), stop_factor, int(repeats), val_every, dtype
+    )
 
     model_backup = {key: np.array(value, copy=True) for key, value in model.params.items()}
     opt_backup = opt.state_dict()
@@ -203,17 +206,7 @@ def find_lr(
                 if callable(getattr(model, "reinitialize", None)):
                     model.reinitialize(seed + run)
             record, reason, val_record = _one_run(
-                model,
-                opt,
-                train,
-                lrs,
-                batch_size,
-                seed + run,
-                stop_factor,
-                dtype,
-                val,
-                val_every,
-                for_run(callback, run, repeats, lrs.size),
+                model, opt, train, config, run, val, for_run(callback, run, repeats, lrs.size)
             )
             runs.append(record)
             reasons.append(reason)
@@ -227,22 +220,7 @@ def find_lr(
     gain = check_positive(
         f"{type(opt).__name__}.cold_start_gain", opt.cold_start_gain, "a finite number > 0"
     )
-    settings = {
-        "optimizer": opt.name,
-        "optimizer_hyperparameters": dict(opt.hyperparameters),
-        # the schema-1 key (the analyser reads result.cold_start_gain), still written
-        "cold_start_gain": gain,
-        "schedule": repr(schedule),
-        "planned_steps": int(lrs.size),
-        "batch_size": int(batch_size),
-        "seed": int(seed),
-        "repeats": int(repeats),
-        "stop_factor": stop_factor,
-        "model": repr(model),
-        "data": train.name,
-        "val_every": int(val_every) if val is not None else None,
-        "val_size": int(len(val.x)) if val is not None else None,
-    }
+    settings = config.settings(opt, model, train.name, gain, val)
     result = _assemble(
         lrs, runs, reasons, val_runs if val is not None else None, settings, val_every, gain
     )
@@ -407,11 +385,48 @@ def _validation_loss(model, val: ArrayData) -> float:
     return float(model.loss_and_grads(val.x, val.y)[0])
 
 
-def _one_run(
-    model, opt, train, lrs, batch_size, seed, stop_factor, dtype, val, val_every, callback
-):
-    """Train through ``lrs`` once; return (losses, stop reason, validation losses)."""
-    sampler = BatchSampler(train, batch_size, np.random.default_rng(seed), dtype)
+@dataclass(frozen=True)
+class RangeTestConfig:
+    """The checked settings of one range test, shared by its runs (run ``r`` uses seed + r).
+
+    ``find_lr`` builds it once its arguments are checked; :meth:`settings` is what
+    the result records (``RangeTestResult.settings``, and the JSON).
+    """
+
+    lrs: np.ndarray
+    schedule: str
+    batch_size: int
+    seed: int
+    stop_factor: float
+    repeats: int
+    val_every: int
+    dtype: np.dtype
+
+    def settings(self, opt: Optimizer, model, data_name: str, gain: float, val) -> dict:
+        """The result's settings: these, the optimizer, the model and the data."""
+        return {
+            "optimizer": opt.name,
+            "optimizer_hyperparameters": dict(opt.hyperparameters),
+            # the schema-1 key (the analyser reads result.cold_start_gain), still written
+            "cold_start_gain": gain,
+            "schedule": self.schedule,
+            "planned_steps": int(self.lrs.size),
+            "batch_size": self.batch_size,
+            "seed": self.seed,
+            "repeats": self.repeats,
+            "stop_factor": self.stop_factor,
+            "model": repr(model),
+            "data": data_name,
+            "val_every": int(self.val_every) if val is not None else None,
+            "val_size": int(len(val.x)) if val is not None else None,
+        }
+
+
+def _one_run(model, opt, train, config: RangeTestConfig, run: int, val, callback):
+    """Train through the schedule once; return (losses, stop reason, validation losses)."""
+    lrs, stop_factor, val_every = config.lrs, config.stop_factor, config.val_every
+    rng = np.random.default_rng(config.seed + run)
+    sampler = BatchSampler(train, config.batch_size, rng, config.dtype)
     losses = np.full(lrs.size, np.nan)
     val_losses = np.full(len(range(0, lrs.size, val_every)), np.nan) if val is not None else None
     stop = DivergenceStop(stop_factor)  # the stop rule, see lrfinder.stopping
