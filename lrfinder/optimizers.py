@@ -91,6 +91,7 @@ class _FlatLayout:
 
     key: tuple[int, ...]
     arrays: tuple[np.ndarray, ...]
+    shapes: dict[str, tuple[int, ...]]
     params: np.ndarray
     grads: np.ndarray
     state: dict[str, np.ndarray]
@@ -165,15 +166,16 @@ class Optimizer:
         """The flat path for these arrays, or None for the per-parameter path.
 
         Checked once per set of arrays; afterwards a step only compares their ids.
-        Built anew (the state copied into flat buffers) when the arrays change, and
-        after :meth:`load_state_dict` or :meth:`reset` replaced ``self.state``.
+        New views of the same buffers keep the layout; other arrays, or a
+        ``self.state`` replaced by :meth:`load_state_dict` or :meth:`reset`, build it
+        anew (the state is copied into flat buffers, bitwise).
         """
         arrays = (*params.values(), *(grads.get(key) for key in params))
         key = tuple(map(id, arrays))
-        flat = self._flat
+        flat, self._flat = self._flat, None
         if flat is not None and flat.key == key and flat.owner is self.state:
+            self._flat = flat
             return flat
-        self._flat = None
         n = len(params)
         p_buf, g_buf = flat_buffer(arrays[:n]), flat_buffer(arrays[n:])
         if p_buf is None or g_buf is None:
@@ -181,6 +183,16 @@ class Optimizer:
         shapes = {key: p.shape for key, p in params.items()}
         if any(g.shape != p.shape for p, g in zip(arrays[:n], arrays[n:], strict=True)):
             return None
+        if (
+            flat is not None
+            and flat.owner is self.state
+            and flat.params is p_buf
+            and flat.grads is g_buf
+            and flat.shapes == shapes
+        ):  # a model that hands out new views of the same buffers each step
+            flat.key, flat.arrays = key, arrays
+            self._flat = flat
+            return flat
         if self.state and (
             set(self.state) != set(shapes)
             or any(
@@ -198,7 +210,7 @@ class Optimizer:
                     views[s][k][...] = self.state[k][s]
         self.state = {k: {s: views[s][k] for s in self.slots} for k in shapes}
         scratch = {s: np.empty_like(p_buf) for s in self.scratch}
-        self._flat = _FlatLayout(key, arrays, p_buf, g_buf, state, scratch, self.state)
+        self._flat = _FlatLayout(key, arrays, shapes, p_buf, g_buf, state, scratch, self.state)
         return self._flat
 
     def _update(self, p: np.ndarray, g: np.ndarray, s: dict, work: dict, lr: float) -> None:

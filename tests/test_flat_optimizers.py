@@ -280,3 +280,22 @@ def test_range_test_curves_agree_on_both_paths(digits, name):
     a = find_lr(TwoLayerNet(64, 16, 10), digits, optimizer=name, schedule=schedule)
     b = find_lr(SeparateArrays(TwoLayerNet(64, 16, 10)), digits, optimizer=name, schedule=schedule)
     assert np.array_equal(a.losses, b.losses, equal_nan=True)
+
+
+def test_new_views_of_the_same_buffers_keep_the_flat_state(name):
+    # a model may hand out fresh view objects each step: the state must not be rebuilt
+    shapes = {"w": (4, 3), "b": (3,)}
+    flat_p, flat_g = np.linspace(-1, 1, 15).astype(np.float32), np.empty(15, np.float32)
+    separate = {k: v.copy() for k, v in flat_views(flat_p.copy(), shapes).items()}
+    flat_opt, other_opt = get_optimizer(name), get_optimizer(name)
+    rng = np.random.default_rng(1)
+    first_state = None
+    for _ in range(6):
+        flat_g[:] = rng.standard_normal(15)
+        flat_opt.step(flat_views(flat_p, shapes), flat_views(flat_g, shapes), 0.05)
+        other_opt.step(separate, {k: v.copy() for k, v in flat_views(flat_g, shapes).items()}, 0.05)
+        first_state = flat_opt.state if first_state is None else first_state
+        assert flat_opt.state is first_state  # not rebuilt (copied) at every step
+        assert_same_params(flat_views(flat_p, shapes), separate)
+    assert name == "sgd" or on_flat_path(flat_opt)
+    assert_same_state(flat_opt.state_dict(), other_opt.state_dict())
