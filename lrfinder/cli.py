@@ -78,6 +78,7 @@ Task = _choices("Task", names.TASKS)
 Mode = _choices("Mode", names.MODES)
 Method = _choices("Method", names.METHODS)
 TrainSchedule = _choices("TrainSchedule", names.TRAIN_SCHEDULES)
+Per = _choices("Per", names.PER)
 DEFAULT_TRAIN_SCHEDULE = TrainSchedule(names.DEFAULT_TRAIN_SCHEDULE)
 
 
@@ -507,6 +508,27 @@ def _status(text: str):
     return console.status(text) if console.is_terminal else nullcontext()
 
 
+def _zoom_schedule(path: Path, schedule, optimizer):
+    """The fine sweep of ``--zoom RUN`` (see :func:`lrfinder.rangetest.zoom_schedule`)."""
+    from lrfinder.rangetest import zoom_schedule
+
+    if schedule is not None:
+        raise LRFinderError(
+            "--zoom builds its own schedule: leave out --segments/--start/--end/--num/--mode"
+        )
+    first = _load_result(path)
+    recorded = first.settings.get("optimizer")
+    if recorded and recorded != optimizer.value:
+        raise LRFinderError(
+            f"--zoom {str(path)!r} was a test of {recorded}, but --optimizer is "
+            f"{optimizer.value}; give --optimizer {recorded}"
+        )
+    try:
+        return zoom_schedule(first)
+    except LRFinderError as err:
+        raise LRFinderError(f"--zoom {str(path)!r}: {err}") from None
+
+
 def _load_data(dataset: str, data_dir, download: bool, n_samples, task: Task | None, seed: int):
     from lrfinder.datasets import load_dataset
 
@@ -802,6 +824,27 @@ def search(
     end: EndOpt = None,
     num: NumOpt = None,
     mode: ModeOpt = None,
+    per: Annotated[
+        Per,
+        typer.Option(
+            case_sensitive=False,
+            metavar="UNIT",
+            help="What a step of the schedule is: step, or epoch (the classic tutorial's unit: "
+            "each rate is held for whole epochs, e.g. --segments 1e-3:1e-3:5 holds each rate "
+            "5 epochs, and the loss is read on all the training rows after each epoch).",
+            rich_help_panel=_SCHEDULE,
+        ),
+    ] = Per.step,
+    zoom: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="RUN",
+            help="Zoom into a first run saved with --json: a fine linear sweep from fresh "
+            "weights, from its band's low edge up to its lowest loss (not with --segments, "
+            "--start/--end/--num/--mode).",
+            rich_help_panel=_SCHEDULE,
+        ),
+    ] = None,
     seed: SeedOpt = 0,
     repeats: Annotated[
         int,
@@ -867,6 +910,8 @@ def search(
             "--verify-steps and --verify-json need --verify; add it, or leave them out"
         )
     schedule = _schedule(segments, start, end, num, mode)
+    if zoom is not None:
+        schedule = _zoom_schedule(zoom, schedule, optimizer)
     data = _load_data(dataset, data_dir, download, n_samples, task, seed)
     model = _build_model(data, hidden, activation, seed)
 
@@ -888,6 +933,7 @@ def search(
                 batch_size=batch_size,
                 seed=seed,
                 repeats=repeats,
+                per=per.value,
                 callback=_range_callback(progress, task, quiet),
                 **options,
             )

@@ -25,6 +25,10 @@ TASKS = ("classification", "regression")
 #: Spacings of an evenly spaced range-test schedule.
 MODES = ("exp", "linear")
 
+#: What a step of a range-test schedule is: one training step, or an epoch of them
+#: (``find_lr(..., per=...)``).
+PER = ("step", "epoch")
+
 #: How ``compare`` trains each optimizer at its finding
 #: (:data:`lrfinder.schedules.TRAINING_SCHEDULES`).
 TRAIN_SCHEDULES = ("constant", "onecycle", "cosine")

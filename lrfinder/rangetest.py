@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from lrfinder import names
 from lrfinder.analysis import median_over_runs
 from lrfinder.batches import ArrayData, BatchSampler, as_array_data, param_dtype
 from lrfinder.errors import (
@@ -27,7 +28,7 @@ from lrfinder.errors import (
 from lrfinder.optimizers import Optimizer, get_optimizer
 from lrfinder.progress import ProgressCallback, for_run
 from lrfinder.results import RangeTestResult
-from lrfinder.schedules import LearningRateSearcher
+from lrfinder.schedules import MAX_STEPS, LearningRateSearcher
 
 # The divergence stop (the rule and its constants) lives in lrfinder.stopping, shared with
 # the PyTorch and Keras loops; its names are kept here for code that imports them from here.
@@ -98,6 +99,8 @@ def find_lr(
     val_every: int = 10,
     val_size: int = DEFAULT_VAL_SIZE,
     extend: bool = True,
+    per: str = "step",
+    zoom: RangeTestResult | None = None,
     callback: ProgressCallback | None = None,
 ) -> RangeTestResult:
     """Run the learning-rate range test and return a frozen :class:`RangeTestResult`.
@@ -152,6 +155,18 @@ def find_lr(
         ``val_data``, the longer test also records the loss of a fixed subset of
         the training rows every ``EXTEND_VAL_EVERY`` steps, and the analysis reads
         that curve, which has no batch-to-batch noise.
+    per : {"step", "epoch"}
+        What a step of ``schedule`` is. ``"epoch"`` is the classic tutorial's unit: each
+        rate of the schedule (a ``Looper``'s ``iterations``) counts whole epochs of
+        ``len(data) // batch_size`` batches, and the loss is read once per epoch, after
+        its last batch, on all the training rows (or on ``val_data`` when given), so
+        the analysis reads a curve free of batch-to-batch noise. ``val_every`` and
+        ``val_size`` are then set by the epoch; the default schedule is not extended.
+    zoom : RangeTestResult, optional
+        A first, coarse run to zoom into: the schedule is then
+        :func:`zoom_schedule` of it, a fine linear sweep around its band (not with
+        ``schedule``). Pass the same model: it is restored after each test, so the
+        zoom starts from the same fresh weights.
     callback : callable, optional
         Called as ``callback(event)`` after every step, with a
         :class:`lrfinder.progress.ProgressEvent` (run, runs, step, steps, lr, loss).
@@ -173,6 +188,12 @@ def find_lr(
             "see the model protocol in lrfinder.network"
         )
     opt = get_optimizer(optimizer)
+    if zoom is not None:
+        if schedule is not None:
+            raise LRFinderError("give schedule or zoom, not both: zoom builds the schedule")
+        if not isinstance(zoom, RangeTestResult):
+            raise LRFinderError(f"zoom must be a RangeTestResult, got {type(zoom).__name__}")
+        schedule = zoom_schedule(zoom)
     schedule, lrs, is_default = check_schedule(schedule)
     stop_factor = check_stop_factor(stop_factor)
     for name, value in (("repeats", repeats), ("val_every", val_every), ("val_size", val_size)):
@@ -189,10 +210,27 @@ def find_lr(
             stacklevel=2,
         )
     held_out = None if val_data is None else as_array_data(val_data, name="val_data", split="test")
+    per = check_per(per)
+    read_after = per == "epoch"
+    if read_after:
+        epoch = max(len(train.x) // batch_size, 1)  # the batches the sampler gives an epoch
+        schedule, lrs = epoch_schedule(schedule, epoch)
+        is_default = False  # the caller chose the unit: a longer test is theirs to ask for
+        if held_out is None:
+            held_out, val_size = train, len(train.x)
+        val_every = epoch
     dtype = param_dtype(model)
     val = None if held_out is None else _validation_subset(held_out, val_size, seed, dtype)
     config = RangeTestConfig(
-        lrs, repr(schedule), int(batch_size), int(seed), stop_factor, int(repeats), val_every, dtype
+        lrs,
+        repr(schedule),
+        int(batch_size),
+        int(seed),
+        stop_factor,
+        int(repeats),
+        int(val_every),
+        dtype,
+        per,
     )
 
     model_backup = {key: np.array(value, copy=True) for key, value in model.params.items()}
@@ -222,7 +260,14 @@ def find_lr(
     )
     settings = config.settings(opt, model, train.name, gain, val)
     result = _assemble(
-        lrs, runs, reasons, val_runs if val is not None else None, settings, val_every, gain
+        lrs,
+        runs,
+        reasons,
+        val_runs if val is not None else None,
+        settings,
+        config.val_every,
+        gain,
+        first_val_step=config.first_val_step,
     )
     if interrupted:
         raise RangeTestInterrupted(result)
@@ -271,6 +316,56 @@ def check_schedule(schedule):
 def interrupted_reason(lrs, step: int) -> str:
     """The stop reason of a run ended by Ctrl-C at ``step`` (as the NumPy test words it)."""
     return f"interrupted at lr={lrs[step]:.4g} (step {step})"
+
+
+#: What a step of a schedule can be: a training step, or an epoch of them.
+PER = names.PER
+
+
+def check_per(per) -> str:
+    """``per`` if it is one of :data:`PER`; else a one-line error."""
+    if per not in PER:
+        raise LRFinderError(f"per must be one of {', '.join(map(repr, PER))}, got {per!r}")
+    return per
+
+
+def epoch_schedule(schedule: LearningRateSearcher, steps_per_epoch: int):
+    """``(schedule, lrs)`` with each step of ``schedule`` held for ``steps_per_epoch`` steps."""
+    lrs = np.repeat(schedule.steps(), steps_per_epoch)
+    if lrs.size > MAX_STEPS:
+        raise LRFinderError(
+            f"per='epoch' makes the {len(schedule)} rates of the schedule "
+            f"{lrs.size:,} steps ({steps_per_epoch} per epoch), more than {MAX_STEPS:,}; "
+            "use fewer iterations, a larger batch_size or per='step'"
+        )
+    return schedule.per_epoch(steps_per_epoch), lrs
+
+
+def zoom_schedule(result: RangeTestResult, num: int = DEFAULT_NUM) -> LearningRateSearcher:
+    """A fine linear sweep around a first run's answer: the classic tutorial's second run.
+
+    It runs ``num`` evenly spaced rates from the low edge of the first run's band up to
+    the higher of the band's top and the rate of the lowest smoothed loss (the best
+    rate can lie above a cautious suggestion), but not past where the first run
+    diverged. Pass it to :func:`find_lr` with fresh weights (``zoom=result`` does).
+    """
+    chosen = result.analysis.suggestion
+    if chosen.lr is None or chosen.band is None:
+        raise LRFinderError(
+            f"the run to zoom into has no suggestion ({chosen.reason}); run a wider test first"
+        )
+    low, high = chosen.band
+    marks = chosen.landmarks
+    if marks.minimum is not None:
+        high = max(high, marks.minimum)
+    if marks.divergence is not None and marks.divergence > low:
+        high = min(high, marks.divergence)
+    if not high > low:
+        raise LRFinderError(
+            f"the run's band ({low:.3g} - {high:.3g}) is too narrow to zoom into; "
+            "use a --segments schedule of your own"
+        )
+    return LearningRateSearcher.linear(low, high, num)
 
 
 def should_extend(result: RangeTestResult, is_default: bool, extend: bool) -> bool:
@@ -401,6 +496,14 @@ class RangeTestConfig:
     repeats: int
     val_every: int
     dtype: np.dtype
+    #: "step", or "epoch": the loss is then read after the last step of each epoch
+    #: (steps val_every - 1, 2 * val_every - 1, ...) instead of before steps 0,
+    #: val_every, ...
+    per: str = "step"
+
+    @property
+    def first_val_step(self) -> int:
+        return self.val_every - 1 if self.per == "epoch" else 0
 
     def settings(self, opt: Optimizer, model, data_name: str, gain: float, val) -> dict:
         """The result's settings: these, the optimizer, the model and the data."""
@@ -419,6 +522,7 @@ class RangeTestConfig:
             "data": data_name,
             "val_every": int(self.val_every) if val is not None else None,
             "val_size": int(len(val.x)) if val is not None else None,
+            "per": self.per,
         }
 
 
@@ -428,7 +532,12 @@ def _one_run(model, opt, train, config: RangeTestConfig, run: int, val, callback
     rng = np.random.default_rng(config.seed + run)
     sampler = BatchSampler(train, config.batch_size, rng, config.dtype)
     losses = np.full(lrs.size, np.nan)
-    val_losses = np.full(len(range(0, lrs.size, val_every)), np.nan) if val is not None else None
+    first = config.first_val_step
+    read_before = val is not None and config.per == "step"
+    read_after = val is not None and config.per == "epoch"
+    val_losses = (
+        np.full(len(range(first, lrs.size, val_every)), np.nan) if val is not None else None
+    )
     stop = DivergenceStop(stop_factor)  # the stop rule, see lrfinder.stopping
     reason = COMPLETED
     params = model.params
@@ -444,11 +553,13 @@ def _one_run(model, opt, train, config: RangeTestConfig, run: int, val, callback
                     reason = nonfinite_reason(loss, lr=lr, step=step)
                     break
                 losses[step] = loss
-                if val is not None and step % val_every == 0:
+                if read_before and step % val_every == 0:
                     val_losses[step // val_every] = _validation_loss(model, val)
                 if step == 0:
                     _check_grads(model, params, grads)
                 opt.step(params, grads, lr)
+                if read_after and (step + 1) % val_every == 0:  # the end of an epoch
+                    val_losses[step // val_every] = _validation_loss(model, val)
                 if callback is not None:
                     callback(step, lr, loss)
                 stopped = stop.update(loss, lr=lr, step=step)
@@ -461,9 +572,12 @@ def _one_run(model, opt, train, config: RangeTestConfig, run: int, val, callback
 
 
 def _assemble(
-    lrs, runs, reasons, val_runs, settings, val_every, cold_start_gain
+    lrs, runs, reasons, val_runs, settings, val_every, cold_start_gain, first_val_step=0
 ) -> RangeTestResult:
-    """The frozen result of the runs; ``cold_start_gain`` is the optimizer's."""
+    """The frozen result of the runs; ``cold_start_gain`` is the optimizer's.
+
+    Validation losses were read at steps ``first_val_step``, ``+ val_every``, ...
+    """
     run_losses = np.vstack(runs)
     recorded = np.nonzero(np.any(np.isfinite(run_losses), axis=0))[0]
     n = int(recorded[-1]) + 1 if recorded.size else 0
@@ -471,7 +585,7 @@ def _assemble(
     losses = median_over_runs(run_losses)
     val_steps = val_losses = None
     if val_runs is not None:
-        all_steps = np.arange(0, lrs.size, val_every)
+        all_steps = np.arange(first_val_step, lrs.size, val_every)
         keep = all_steps < n
         val_steps = all_steps[keep]
         val_losses = np.vstack(val_runs)[:, keep]

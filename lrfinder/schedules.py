@@ -211,6 +211,17 @@ class LearningRateSearcher:
     def __repr__(self) -> str:
         return f"LearningRateSearcher([{', '.join(map(repr, self._segments))}])"
 
+    def per_epoch(self, steps_per_epoch: int) -> LearningRateSearcher:
+        """This schedule with each of its steps held for ``steps_per_epoch`` training steps.
+
+        ``find_lr(..., per="epoch")`` uses it, so that a ``Looper``'s ``iterations``
+        count epochs, as in the classic tutorial.
+        """
+        steps_per_epoch = check_count("steps_per_epoch", steps_per_epoch)
+        rates = np.repeat(self.steps(), steps_per_epoch)
+        label = f"{self!r}.per_epoch({steps_per_epoch})"
+        return type(self)().add(_Steps(rates, label))
+
     @classmethod
     def exponential(cls, start: float, end: float, num: int = 100) -> LearningRateSearcher:
         """``num`` rates spaced evenly in log10 from ``start`` to ``end``, both included."""

@@ -285,6 +285,24 @@ def test_search_on_a_users_npz_file(tmp_path):
     assert len(result.stdout.splitlines()) == 1
 
 
+def test_search_per_epoch_and_zoom_into_a_first_run(tmp_path):
+    per_epoch = tmp_path / "epochs.json"
+    args = ["search", "--dataset", "double-arc", "--hidden", "8", "--segments", "1e-2:1e-2:2"]
+    result = invoke([*args, "--per", "epoch", "--json", per_epoch, "-q"])
+    assert result.exit_code == 0, result.output
+    saved = load_result(per_epoch)
+    assert saved.settings["per"] == "epoch" and saved.val_steps is not None
+    first, zoomed = tmp_path / "first.json", tmp_path / "zoomed.json"
+    assert invoke(["search", "--optimizer", "adam", "--json", first, "-q"]).exit_code == 0
+    result = invoke(["search", "--optimizer", "adam", "--zoom", first, "--json", zoomed, "-q"])
+    assert result.exit_code == 0, result.output
+    band = load_result(first).analysis.suggestion.band
+    assert load_result(zoomed).lrs[0] == pytest.approx(band[0])
+    assert "linear(" in load_result(zoomed).settings["schedule"]
+    wrong = invoke(["search", "--zoom", first])  # sgd, but the first run was adam's
+    assert_bad_input(wrong, "--zoom", "adam", "--optimizer adam")
+
+
 def test_ctrl_c_saves_the_partial_result_to_the_json_path(tmp_path, monkeypatch):
     interrupt_after(monkeypatch, 25)
     out = tmp_path / "partial.json"

@@ -501,3 +501,50 @@ def test_gradients_with_the_wrong_keys_or_shapes_are_named_at_the_first_step(dig
         find_lr(_WrongKeys(), digits, schedule=SHORT)
     with pytest.raises(LRFinderError, match=r"shape \(7,\) for 'b1'.*shape \(8,\)"):
         find_lr(_WrongKeys(shape_bug=True), digits, schedule=SHORT)
+
+
+def test_per_epoch_holds_each_rate_for_whole_epochs_and_reads_the_loss_after_each():
+    from lrfinder.schedules import Looper
+
+    data = load_dataset("double-arc")
+    schedule = LearningRateSearcher([Looper(1e-3, 1e-3, 2, 3e-3)])  # 3 rates, 2 epochs each
+    result = find_lr(TwoLayerNet.for_dataset(data, 8), data, schedule=schedule, per="epoch")
+    epoch = len(data.x_train) // 64
+    assert result.lrs.size == 6 * epoch
+    np.testing.assert_array_equal(result.lrs, np.repeat([1e-3, 2e-3, 3e-3], 2 * epoch))
+    np.testing.assert_array_equal(result.val_steps, np.arange(epoch - 1, 6 * epoch, epoch))
+    assert result.settings["per"] == "epoch" and result.settings["val_every"] == epoch
+    assert result.settings["val_size"] == len(data.x_train)  # all the training rows
+    model = TwoLayerNet.for_dataset(data, 8)
+    loss_at_start = model.evaluate(data.x_train, data.y_train)[0]
+    assert result.val_losses[0, 0] < loss_at_start  # read after the first epoch's steps
+
+
+def test_per_is_checked_and_per_epoch_refuses_a_schedule_too_long():
+    with pytest.raises(LRFinderError, match="per must be one of 'step', 'epoch'"):
+        find_lr(small_net(), load_dataset("digits"), schedule=SHORT, per="batch")
+    with pytest.raises(LRFinderError, match="per='epoch' makes"):
+        long = LearningRateSearcher.exponential(1e-5, 1, 1000)  # x 1437 batches of one row
+        find_lr(small_net(), load_dataset("digits"), schedule=long, per="epoch", batch_size=1)
+
+
+def test_zoom_sweeps_the_first_runs_band_linearly_from_the_same_weights(digits):
+    from lrfinder.rangetest import zoom_schedule
+
+    net = TwoLayerNet.for_dataset(digits, 32, seed=0)
+    first = find_lr(net, digits, optimizer="adam")
+    band = first.analysis.suggestion.band
+    rates = zoom_schedule(first).steps()
+    assert rates[0] == pytest.approx(band[0]) and rates[-1] >= band[1]
+    np.testing.assert_allclose(np.diff(rates), np.diff(rates)[0])  # linear
+    again = find_lr(net, digits, optimizer="adam", zoom=first)
+    assert again.lrs[0] == pytest.approx(band[0])
+    assert again.suggestion is not None and band[0] <= again.suggestion <= rates[-1]
+    with pytest.raises(LRFinderError, match="schedule or zoom"):
+        find_lr(net, digits, zoom=first, schedule=SHORT)
+
+
+def test_zoom_needs_a_run_with_an_answer(digits):
+    flat = RangeTestResult.from_curve(np.geomspace(1e-6, 1e-5, 50), np.full(50, 2.3))
+    with pytest.raises(LRFinderError, match="no suggestion"):
+        find_lr(small_net(), digits, zoom=flat)
