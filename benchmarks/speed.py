@@ -15,8 +15,8 @@ thread count:
 * ``lrfinder dataset``: ``find_lr(model, load_dataset("mnist"))`` (uint8 images,
   scaled per batch);
 * ``lrfinder arrays``: ``find_lr(model, (x, y))`` with the same images as a float32
-  array in [0, 1], the most common Python call: its time includes validating the
-  pair, as every call does;
+  array in [0, 1] and int64 labels, the most common Python call: its time includes
+  validating the pair, as every call does;
 * ``torch loop``: the same network, batches and Adam in a bare PyTorch loop, when
   torch is installed (``pip install torch==2.13.0``);
 * ``torch-lr-finder``: its ``range_test`` when it is installed
@@ -329,7 +329,7 @@ def main() -> int:
     dataset = load_dataset("mnist", data_dir=folder, download=False)
     x = dataset.x_train.astype(np.float32)
     x *= np.float32(dataset.x_scale)
-    arrays = (x, dataset.y_train)
+    arrays = (x, dataset.y_train)  # int64 labels
 
     contenders = {
         "lrfinder dataset": per_step(time_lrfinder(dataset)),
