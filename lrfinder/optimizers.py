@@ -24,12 +24,14 @@ each NumPy pass of an update runs once over the whole buffer, as torch's
 foreach/fused optimizers do, instead of once per parameter. The state arrays
 are then views into flat buffers of their own; ``opt.state`` keeps its
 per-parameter names and ``state_dict()`` its format. Every update rule is a
-chain of element-wise float operations, so both paths give bit-identical results
-(``tests/test_flat_optimizers.py`` checks it). Any other model takes the
+chain of element-wise float operations (``Optimizer.elementwise``), so both paths
+give bit-identical results (``tests/test_flat_optimizers.py`` checks it). Any
+other model, and any optimizer whose update is not element-wise, takes the
 per-parameter path.
 
-Each update takes the fewest NumPy passes its rule needs with one scalar
-operation per pass (there is no fused multiply-add in NumPy): SGD 2, Momentum 4,
+Each update takes the fewest NumPy passes its rule needs with the state kept as
+the formula writes it and one operation per pass (NumPy has no fused
+multiply-add): SGD 2, Momentum 4,
 AdaGrad 7, RMSProp 9, Adadelta 15, Adam 12. numexpr was measured as a way to
 fuse them and was slower (see ``benchmarks/speed.py``), so it is not used.
 """
@@ -103,14 +105,17 @@ class Optimizer:
     """Base class: per-parameter state owned by the optimizer, saved and restored exactly.
 
     Subclasses set ``name``, the tuple ``slots`` of state arrays each parameter
-    gets (zero-initialised), and implement :meth:`_update`, which must be
-    element-wise (it runs on a whole flat buffer or on one parameter at a time).
+    gets (zero-initialised), and implement :meth:`_update`.
     """
 
     name = "base"
     slots: tuple[str, ...] = ()
     #: Scratch arrays each parameter gets; reused every step, never saved.
     scratch: tuple[str, ...] = ("work",)
+    #: True when :meth:`_update` is element-wise, so that running it once on the flat
+    #: buffers equals running it on each parameter (the six rules here). A subclass
+    #: whose update is not (a per-parameter norm, say) sets it to False.
+    elementwise: bool = False
 
     def __init__(self) -> None:
         self.state: dict[str, dict[str, np.ndarray]] = {}
@@ -145,7 +150,7 @@ class Optimizer:
         # A NumPy float64 scalar (an element of a schedule) would promote every
         # float32 operation it meets to a float64 loop, about 7x slower.
         lr = float(lr)
-        flat = self._flat_layout(params, grads)
+        flat = self._flat_layout(params, grads) if self.elementwise else None
         if flat is not None:
             self.t += 1
             self._update(flat.params, flat.grads, flat.state, flat.scratch, lr)
@@ -266,6 +271,7 @@ class SGD(Optimizer):
     """
 
     name = "sgd"
+    elementwise = True
 
     def _update(self, p, g, s, work, lr):
         np.multiply(g, lr, out=work["work"])
@@ -285,6 +291,7 @@ class Momentum(Optimizer):
     """
 
     name = "momentum"
+    elementwise = True
     slots = ("velocity",)
 
     def __init__(self, gamma: float = 0.9):
@@ -317,6 +324,7 @@ class AdaGrad(Optimizer):
     """
 
     name = "adagrad"
+    elementwise = True
     slots = ("sum_sq",)
 
     def __init__(self, eps: float = 1e-10):
@@ -350,6 +358,7 @@ class RMSProp(Optimizer):
     """
 
     name = "rmsprop"
+    elementwise = True
     slots = ("sq_avg",)
 
     def __init__(self, rho: float = 0.99, eps: float = 1e-8):
@@ -394,6 +403,7 @@ class Adadelta(Optimizer):
     """
 
     name = "adadelta"
+    elementwise = True
     slots = ("sq_avg", "delta_avg")
     scratch = ("work", "delta")
 
@@ -440,6 +450,7 @@ class Adam(Optimizer):
     """
 
     name = "adam"
+    elementwise = True
     slots = ("m", "v")
 
     def __init__(self, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):

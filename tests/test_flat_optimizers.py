@@ -299,3 +299,19 @@ def test_new_views_of_the_same_buffers_keep_the_flat_state(name):
         assert_same_params(flat_views(flat_p, shapes), separate)
     assert name == "sgd" or on_flat_path(flat_opt)
     assert_same_state(flat_opt.state_dict(), other_opt.state_dict())
+
+
+def test_an_update_that_is_not_elementwise_keeps_the_per_parameter_path(digits):
+    class NormalisedSGD(OPTIMIZERS["sgd"]):
+        """Each parameter's step scaled to unit norm: not element-wise."""
+
+        name = "normalised-sgd"
+        elementwise = False
+
+        def _update(self, p, g, s, work, lr):
+            p -= lr * g / max(float(np.linalg.norm(g)), 1e-12)
+
+    flat, other = TwoLayerNet(64, 16, 10), SeparateArrays(TwoLayerNet(64, 16, 10))
+    history = train(flat, NormalisedSGD(), digits, steps=3, lr=0.1)
+    for a, b in zip(history, train(other, NormalisedSGD(), digits, steps=3, lr=0.1), strict=True):
+        assert_same_params(a, b)
