@@ -31,9 +31,9 @@ per-parameter path.
 
 Each update takes the fewest NumPy passes its rule needs with the state kept as
 the formula writes it and one operation per pass (NumPy has no fused
-multiply-add): SGD 2, Momentum 4,
-AdaGrad 7, RMSProp 9, Adadelta 15, Adam 12. numexpr was measured as a way to
-fuse them and was slower (see ``benchmarks/speed.py``), so it is not used.
+multiply-add): SGD 2, Momentum 4, AdaGrad 7, RMSProp 9, Adadelta 15, Adam 12.
+numexpr was measured as a way to fuse them and was slower, at two threads as at
+one (``benchmarks/speed.py`` prints both), so it is not used.
 """
 
 from __future__ import annotations
