@@ -333,7 +333,7 @@ StartOpt = Annotated[
     float | None,
     typer.Option(
         metavar="LR",
-        help="First learning rate [default: 1e-07].",
+        help=f"First learning rate [default: {names.DEFAULT_START:g}].",
         rich_help_panel=_SCHEDULE,
     ),
 ]
@@ -341,7 +341,7 @@ EndOpt = Annotated[
     float | None,
     typer.Option(
         metavar="LR",
-        help="Last learning rate [default: 10].",
+        help=f"Last learning rate [default: {names.DEFAULT_END:g}].",
         rich_help_panel=_SCHEDULE,
     ),
 ]
@@ -350,7 +350,7 @@ NumOpt = Annotated[
     typer.Option(
         min=2,
         metavar="N",
-        help="Number of learning rates [default: 200].",
+        help=f"Number of learning rates [default: {names.DEFAULT_NUM}].",
         rich_help_panel=_SCHEDULE,
     ),
 ]
@@ -376,7 +376,8 @@ StopFactorOpt = Annotated[
     float | None,
     typer.Option(
         metavar="X",
-        help="Stop when the loss exceeds its best by this factor [default: 4].",
+        help="Stop when the loss exceeds its best by this factor "
+        f"[default: {names.DEFAULT_STOP_FACTOR:g}].",
         rich_help_panel=_RUN,
     ),
 ]

@@ -37,6 +37,11 @@ TRAIN_SCHEDULES = ("constant", "onecycle", "cosine")
 #: ``one_cycle_max_lr`` against the constant and the cosine at ``lr``.
 DEFAULT_TRAIN_SCHEDULE = "onecycle"
 
+#: The default range test: ``DEFAULT_NUM`` rates spaced evenly in log10 from
+#: ``DEFAULT_START`` to ``DEFAULT_END``, and its stop rule's factor.
+DEFAULT_START, DEFAULT_END, DEFAULT_NUM = 1e-7, 10.0, 200
+DEFAULT_STOP_FACTOR = 4.0
+
 #: ``compare``'s defaults: epochs of training at each suggested rate, and the
 #: validation accuracy whose first step is reported.
 DEFAULT_EPOCHS = 3

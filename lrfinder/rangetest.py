@@ -50,7 +50,7 @@ from lrfinder.stopping import (  # noqa: F401
 
 #: The default schedule spans 1e-7..10 so it covers every optimizer's useful range
 #: (Adam and RMSProp near 1e-3, SGD near 0.1, Adadelta near 1).
-DEFAULT_START, DEFAULT_END, DEFAULT_NUM = 1e-7, 10.0, 200
+DEFAULT_START, DEFAULT_END, DEFAULT_NUM = names.DEFAULT_START, names.DEFAULT_END, names.DEFAULT_NUM
 
 #: Rows of the fixed held-out subset used for the validation-loss curve.
 DEFAULT_VAL_SIZE = 512

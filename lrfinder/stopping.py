@@ -34,11 +34,12 @@ from bisect import bisect_left, insort
 from collections import deque
 from statistics import NormalDist
 
+from lrfinder import names
 from lrfinder.errors import check_number
 
 #: Stop when the running loss exceeds its best by this factor (``best * factor``) and its
 #: floor by NOISE_SIGMAS times its noise.
-DEFAULT_STOP_FACTOR = 4.0
+DEFAULT_STOP_FACTOR = names.DEFAULT_STOP_FACTOR
 
 #: The running loss is the median of the last this-many raw losses, so one noisy batch
 #: does not end the test, and a blow-up does so on its third bad step.
