@@ -5,9 +5,10 @@ Run by hand, not in CI::
     python benchmarks/validation.py [--data-dir ../shared/data/mnist] [--rounds 7] [--threads N]
 
 x is the 60000 x 784 MNIST training images as float32 in [0, 1] (read from
-``--data-dir``, ``$LRFINDER_DATA/mnist`` or the repository's ``../shared/data/mnist``;
+``--data-dir``, the repository's ``../shared/data/mnist`` or ``$LRFINDER_DATA/mnist``;
 uniform noise of the same shape when none is found). The two are timed in alternating
-rounds, and the report gives their medians and the ratio (the target is <= 10%):
+rounds, and the report gives their medians, their best times and the ratios (the target
+is <= 10%):
 
 * ``check_arrays(x, y)``, the check every ``find_lr(model, (x, y))`` starts with;
 * a 100-step range test (784-128-10, Adam, batch 64) on the already checked arrays.
@@ -199,17 +200,26 @@ def main() -> None:
         samples["test"].append(timed(range_test))
         samples["read"].append(timed(x.max))
         samples["copy"].append(timed(x.copy))
-    check, test = median_ms(samples["check"]), median_ms(samples["test"])
+    ms = {k: (median_ms(v), 1e3 * min(v)) for k, v in samples.items()}
+    (check, check_best), (test, test_best) = ms["check"], ms["test"]
 
     print(
         f"x: {x.shape[0]} x {x.shape[1]} float32 ({x.nbytes / MB:.0f} MB), {what}; "
-        f"BLAS threads: {blas_threads()}; median of {args.rounds} alternating rounds"
+        f"BLAS threads: {blas_threads()}; {args.rounds} alternating rounds"
     )
-    print(f"  check_arrays(x, y)                   {check:8.2f} ms")
-    print(f"  100-step range test (checked arrays) {test:8.2f} ms")
-    print(f"  ratio check / test                   {100 * check / test:8.1f} %   (target <= 10%)")
-    print(f"  for scale: one read of x (x.max())   {median_ms(samples['read']):8.2f} ms")
-    print(f"  for scale: a copy of x (x.copy())    {median_ms(samples['copy']):8.2f} ms")
+    print("                                          median       best")
+    rows = [
+        ("check_arrays(x, y)", "check"),
+        ("100-step range test (checked arrays)", "test"),
+        ("for scale: one read of x (x.max())", "read"),
+        ("for scale: a copy of x (x.copy())", "copy"),
+    ]
+    for label, key in rows:
+        print(f"  {label:<37} {ms[key][0]:8.2f} ms {ms[key][1]:8.2f} ms")
+    print(
+        f"  {'ratio check / test (target <= 10%)':<37} {100 * check / test:8.1f} %  "
+        f"{100 * check_best / test_best:8.1f} %"
+    )
 
     print("memory during check_arrays:")
     peak32 = traced_peak(lambda: check_arrays(x, y))
