@@ -433,9 +433,10 @@ JobsOpt = Annotated[
         "-j",
         callback=_check_jobs,
         metavar="N",
-        help="Verification probes to run at once, in worker processes (-1: one per core). "
-        "The result is the same for any number [default: 1].",
-        rich_help_panel=_VERIFY,
+        help="Runs to do at once, in worker processes (-1: one per core): the --repeats of "
+        "the test and the verification probes. The result is the same for any number "
+        "[default: one after another, in this process].",
+        rich_help_panel=_RUN,
     ),
 ]
 VerifyStepsOpt = Annotated[
@@ -934,6 +935,7 @@ def search(
                 batch_size=batch_size,
                 seed=seed,
                 repeats=repeats,
+                n_jobs=jobs if repeats > 1 else None,
                 per=per.value,
                 callback=_range_callback(progress, task, quiet),
                 **options,

@@ -8,6 +8,7 @@ back exactly (bitwise) as they were.
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
 from collections.abc import Callable
@@ -26,7 +27,8 @@ from lrfinder.errors import (
     check_positive,
 )
 from lrfinder.optimizers import Optimizer, get_optimizer
-from lrfinder.progress import ProgressCallback, for_run
+from lrfinder.parallel import JobsInterrupted, run_jobs
+from lrfinder.progress import ProgressCallback, ProgressEvent, for_run
 from lrfinder.results import RangeTestResult
 from lrfinder.schedules import MAX_STEPS, LearningRateSearcher
 
@@ -101,6 +103,7 @@ def find_lr(
     extend: bool = True,
     per: str = "step",
     zoom: RangeTestResult | None = None,
+    n_jobs: int | None = None,
     callback: ProgressCallback | None = None,
 ) -> RangeTestResult:
     """Run the learning-rate range test and return a frozen :class:`RangeTestResult`.
@@ -167,9 +170,17 @@ def find_lr(
         :func:`zoom_schedule` of it, a fine linear sweep around its band (not with
         ``schedule``). Pass the same model: it is restored after each test, so the
         zoom starts from the same fresh weights.
+    n_jobs : int, optional
+        With ``repeats``: run them as joblib jobs, this many at once (-1: one per
+        core; the backend of an enclosing :func:`joblib.parallel_config`, e.g. a Dask
+        cluster, is used). Each job works on its own copy of the model and optimizer
+        with one BLAS thread, so the result is the same bits for any ``n_jobs`` and
+        backend. None (the default): the runs follow each other in this process, at
+        the machine's BLAS threads.
     callback : callable, optional
         Called as ``callback(event)`` after every step, with a
-        :class:`lrfinder.progress.ProgressEvent` (run, runs, step, steps, lr, loss).
+        :class:`lrfinder.progress.ProgressEvent` (run, runs, step, steps, lr, loss);
+        with ``n_jobs`` in worker processes, once per finished run.
 
     Returns
     -------
@@ -236,22 +247,19 @@ def find_lr(
     model_backup = {key: np.array(value, copy=True) for key, value in model.params.items()}
     opt_backup = opt.state_dict()
     runs, reasons, val_runs = [], [], []
-    interrupted = False
     try:
-        for run in range(repeats):
-            if run > 0:
-                _restore(model, opt, model_backup, opt_backup)
-                if callable(getattr(model, "reinitialize", None)):
-                    model.reinitialize(seed + run)
-            record, reason, val_record = _one_run(
-                model, opt, train, config, run, val, for_run(callback, run, repeats, lrs.size)
+        if n_jobs is None:
+            outcomes, interrupted = _runs_here(
+                model, opt, train, config, val, callback, model_backup, opt_backup
             )
+        else:
+            outcomes, interrupted = _runs_as_jobs(
+                model, opt, train, config, val, callback, model_backup, opt_backup, n_jobs
+            )
+        for record, reason, val_record in outcomes:
             runs.append(record)
             reasons.append(reason)
             val_runs.append(val_record)
-            if reason.startswith("interrupted"):
-                interrupted = True
-                break
     finally:  # after the last run, and after any error
         _restore(model, opt, model_backup, opt_backup)
 
@@ -292,6 +300,7 @@ def find_lr(
                 val_data=longer_val,
                 val_every=longer_every,
                 val_size=val_size,
+                n_jobs=n_jobs,
                 callback=callback,
             ),
             slow_note(result, fixed_rows),
@@ -456,6 +465,73 @@ def _check_grads(model, params, grads) -> None:
                 f"{name}.loss_and_grads returned a gradient of shape {np.shape(grads[key])} for "
                 f"{key!r}, whose parameter has shape {np.shape(value)}; they must match"
             )
+
+
+def _runs_here(model, opt, train, config, val, callback, model_backup, opt_backup):
+    """The runs, one after another in this process, on the caller's model (restored after).
+
+    Returns the runs' ``(losses, reason, validation losses)``, up to one that Ctrl-C
+    stopped (it is the last), and whether Ctrl-C stopped them.
+    """
+    outcomes = []
+    for run in range(config.repeats):
+        if run > 0:
+            _restore(model, opt, model_backup, opt_backup)
+            if callable(getattr(model, "reinitialize", None)):
+                model.reinitialize(config.seed + run)
+        hook = for_run(callback, run, config.repeats, config.lrs.size)
+        outcomes.append(_one_run(model, opt, train, config, run, val, hook))
+        if outcomes[-1][1].startswith("interrupted"):
+            return outcomes, True
+    return outcomes, False
+
+
+def _repeat_job(model, opt, train, config, run, val, model_backup, opt_backup, hook):
+    """Run ``run`` of a repeated test as a job, on its own copy of the model and optimizer."""
+    model, opt = copy.deepcopy(model), copy.deepcopy(opt)
+    _restore(model, opt, model_backup, opt_backup)
+    if run > 0 and callable(getattr(model, "reinitialize", None)):
+        model.reinitialize(config.seed + run)
+    return _one_run(model, opt, train, config, run, val, hook)
+
+
+def _runs_as_jobs(model, opt, train, config, val, callback, model_backup, opt_backup, n_jobs):
+    """The runs as joblib jobs (:mod:`lrfinder.parallel`): the same bits for any ``n_jobs``.
+
+    Each job copies the model and optimizer, so the caller's are never touched. A
+    callback hears every step when the jobs run in this process, else one event per
+    finished run. Returns the outcomes in run order and whether Ctrl-C stopped them:
+    then the runs that finished, and a partial one when it was run here.
+    """
+    from joblib import effective_n_jobs
+
+    here = effective_n_jobs(n_jobs) == 1
+    runs, lrs = config.repeats, config.lrs
+    tasks = [
+        (model, opt, train, config, run, val, model_backup, opt_backup, None) for run in range(runs)
+    ]
+    if here:  # every step reaches the callback
+        tasks = [
+            (*task[:-1], for_run(callback, run, runs, lrs.size)) for run, task in enumerate(tasks)
+        ]
+
+    def finished(run: int, outcome) -> None:
+        if callback is not None and not here:
+            recorded = np.flatnonzero(np.isfinite(outcome[0]))
+            last = int(recorded[-1]) if recorded.size else 0
+            loss = float(outcome[0][last]) if recorded.size else math.nan
+            callback(ProgressEvent(run, runs, last, lrs.size, float(lrs[last]), loss))
+        if outcome[1].startswith("interrupted"):  # Ctrl-C inside a job run here
+            raise KeyboardInterrupt
+
+    try:
+        return run_jobs(_repeat_job, tasks, n_jobs=n_jobs, on_result=finished), False
+    except JobsInterrupted as stop:
+        done = [o for o in stop.results if o is not None and not o[1].startswith("interrupted")]
+        stopped = [o for o in stop.results if o is not None and o[1].startswith("interrupted")]
+        if not done and not stopped:
+            raise KeyboardInterrupt from None  # nothing to keep
+        return done + stopped[:1], True
 
 
 def _restore(model, opt: Optimizer, model_backup: dict, opt_backup: dict) -> None:

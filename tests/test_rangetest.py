@@ -548,3 +548,47 @@ def test_zoom_needs_a_run_with_an_answer(digits):
     flat = RangeTestResult.from_curve(np.geomspace(1e-6, 1e-5, 50), np.full(50, 2.3))
     with pytest.raises(LRFinderError, match="no suggestion"):
         find_lr(small_net(), digits, zoom=flat)
+
+
+def test_repeats_as_jobs_give_the_same_bits_for_any_n_jobs_and_leave_the_model(digits):
+    net = TwoLayerNet.for_dataset(digits, 16, seed=0)
+    before = net.state_dict()
+    serial = find_lr(net, digits, optimizer="adam", schedule=SHORT, repeats=3, n_jobs=1)
+    parallel = find_lr(net, digits, optimizer="adam", schedule=SHORT, repeats=3, n_jobs=2)
+    assert serial == parallel
+    assert serial.n_runs == 3 and len(set(map(tuple, np.nan_to_num(serial.run_losses)))) == 3
+    for key, value in net.state_dict().items():
+        np.testing.assert_array_equal(value, before[key])
+
+
+def test_repeats_on_a_dask_cluster_give_the_same_bits(digits):
+    distributed = pytest.importorskip("dask.distributed")
+    from joblib import parallel_config
+
+    net = TwoLayerNet.for_dataset(digits, 16, seed=0)
+    expected = find_lr(net, digits, schedule=SHORT, repeats=2, n_jobs=1)
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    )
+    with cluster, distributed.Client(cluster), parallel_config("dask"):
+        on_dask = find_lr(net, digits, schedule=SHORT, repeats=2, n_jobs=-1)
+    assert on_dask == expected
+
+
+def test_ctrl_c_during_repeats_as_jobs_keeps_the_runs_that_finished(digits, monkeypatch):
+    net = TwoLayerNet.for_dataset(digits, 16, seed=0)
+    calls = {"n": 0}
+    original = TwoLayerNet.loss_and_grads
+
+    def loss_and_grads(self, x, y):
+        calls["n"] += 1
+        if calls["n"] == len(SHORT) + 10:  # ten steps into the second run
+            raise KeyboardInterrupt
+        return original(self, x, y)
+
+    monkeypatch.setattr(TwoLayerNet, "loss_and_grads", loss_and_grads)
+    with pytest.raises(RangeTestInterrupted) as info:
+        find_lr(net, digits, schedule=SHORT, repeats=3, n_jobs=1)
+    partial = info.value.result
+    assert partial.n_runs == 2  # the first run, and the second up to Ctrl-C
+    assert partial.stop_reasons[1].startswith("interrupted")
