@@ -239,6 +239,17 @@ for method in METHODS:
 zoomed.plot(title=f"Zoomed on [{decade:g}, {10 * decade:g}], SGD on {data.name}")
 
 # %% [markdown]
+# The tutorial's other way to zoom is a *second run*: a fine linear sweep from fresh weights
+# over the rates the first run found good. `find_lr(..., zoom=result)` does that: 200 rates
+# from the low edge of the first run's band up to its lowest loss (the model is restored
+# after every test, so the second run starts from the same initial weights).
+
+# %%
+second = find_lr(model, data, optimizer="sgd", zoom=result)
+print(second.settings["schedule"])
+print(f"auto: coarse {result.suggestion:.3g}  ->  second run {second.suggestion:.3g}")
+
+# %% [markdown]
 # The zoomed curve has ten times more points in the decade that matters, so the smoothing has
 # more to work with there and the rules can land between the coarse grid points. The rules
 # that read the shape of the smoothed curve (`auto`, `steepest`, `minimum`) should move by a

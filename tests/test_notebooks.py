@@ -1,9 +1,10 @@
 """The teaching notebooks: each runs top to bottom, and each .ipynb matches its .py source.
 
 The notebooks are written as jupytext percent-format ``.py`` files (easy to review) and
-shipped as ``.ipynb`` files without outputs (small diffs). After editing a ``.py``, run::
+shipped as ``.ipynb`` files with the outputs of a full run, so that their figures show on
+the repository page. After editing a ``.py``, run::
 
-    jupytext --update --to ipynb notebooks/*.py
+    python scripts/execute_notebooks.py
 
 Execution uses the small budget (``LRFINDER_NOTEBOOK_BUDGET=ci``: the bundled digits, fewer
 repeats and steps) unless the variable is already set, so this file takes well under two
@@ -29,7 +30,7 @@ NOTEBOOKS = (
     "03_how_optimizers_move",
 )
 BUDGET_ENV = "LRFINDER_NOTEBOOK_BUDGET"
-REGENERATE = "jupytext --update --to ipynb notebooks/{}.py"
+REGENERATE = "python scripts/execute_notebooks.py {}"
 CELL_TIMEOUT = 300  # seconds per cell
 
 #: What the notebooks may import: lrfinder's public API, numpy, matplotlib and os.
@@ -60,13 +61,16 @@ def test_ipynb_matches_its_py_source(name):
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_ipynb_is_shipped_without_outputs(name):
+def test_ipynb_is_shipped_with_the_outputs_of_a_whole_run(name):
     _, shipped = read_pair(name)
-    for cell in shipped.cells:
-        if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None, (
-                f"notebooks/{name}.ipynb holds outputs; regenerate it: {REGENERATE.format(name)}"
-            )
+    code = [cell for cell in shipped.cells if cell.cell_type == "code"]
+    counts = [cell.execution_count for cell in code]
+    assert counts == list(range(1, len(code) + 1)), (
+        f"notebooks/{name}.ipynb was not run top to bottom; run: {REGENERATE.format(name)}"
+    )
+    outputs = [output for cell in code for output in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"], f"{name} holds an error"
+    assert any("image/png" in o.get("data", {}) for o in outputs), f"{name} holds no figure"
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
