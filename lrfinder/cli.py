@@ -1416,6 +1416,14 @@ def _verified_line(verification, optimizer: str | None, quiet: bool) -> None:
     typer.echo(f"verified learning rate{subject}: {v.lr:.3g} ({verdict})")
 
 
+#: What to do instead of ``lrfinder verify`` for a range test of a framework's model.
+FRAMEWORK_VERIFY = {
+    "torch": "verify it in Python with lrfinder.torch.verify(result, data, "
+    "model_factory=..., criterion=...)",
+    "keras": "train fresh models at a few rates across its band (printed by lrfinder analyze) "
+    "and keep the best",
+}
+
 #: The hidden width and activation in a recorded ``repr`` of a TwoLayerNet.
 _NET_REPR = r"TwoLayerNet\(\d+, (\d+), \d+, activation='(\w+)'"
 
@@ -1543,6 +1551,12 @@ def verify_command(
     rates = _parse_lrs(lrs)
     result = _load_result(result_file)
     settings = result.settings
+    framework = settings.get("framework")
+    if framework in FRAMEWORK_VERIFY:
+        raise LRFinderError(
+            f"{str(result_file)!r} is a range test of a {framework} model, which the command "
+            f"line cannot rebuild; {FRAMEWORK_VERIFY[framework]}"
+        )
     name = dataset or settings.get("data")
     if not name:
         raise LRFinderError(

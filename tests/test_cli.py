@@ -19,7 +19,7 @@ import pytest
 from cli_run import Outcome, run_cli
 
 from lrfinder import cli
-from lrfinder.results import SCHEMA_VERSION, load_result
+from lrfinder.results import SCHEMA_VERSION, RangeTestResult, load_result
 
 #: Small, fast settings: 100 rates from 1e-4 to 10 and 16 hidden units on digits. Twenty
 #: steps per decade leave the analysis enough points to find a rate for every optimizer.
@@ -981,3 +981,15 @@ def test_bad_verify_input_exits_2_with_one_line(args, needles, verified, tmp_pat
             arg = arg.replace("{" + name + "}", str(path))
         filled.append(arg)
     assert_bad_input(invoke(filled), *needles)
+
+
+@pytest.mark.parametrize("framework", ["torch", "keras"])
+def test_verify_refuses_a_frameworks_run_and_says_what_to_do(tmp_path, framework):
+    lrs = np.geomspace(1e-5, 1, 60)
+    result = RangeTestResult.from_curve(lrs, 2.3 - np.tanh(np.log10(lrs) + 3))
+    path = result.to_json(tmp_path / "run.json")
+    data = json.loads(path.read_text())
+    data["settings"] = {"framework": framework, "optimizer": "torch.optim.Adam"}
+    path.write_text(json.dumps(data))
+    line = assert_bad_input(invoke(["verify", path, "--dataset", "digits"]), framework)
+    assert "cannot rebuild" in line
