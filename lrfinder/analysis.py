@@ -553,6 +553,19 @@ def _recorded_slow(result) -> bool:
     return isinstance(settings, Mapping) and bool(settings.get("extended"))
 
 
+def _recorded_notes(result) -> tuple[str, ...]:
+    """What a result says about how its curve was obtained, for the reason to repeat.
+
+    That is its ``note``, except for a slow learner's, which :func:`correct` words itself;
+    for an imported curve it says that the curve was un-smoothed before reading
+    (:mod:`lrfinder.presmoothed`).
+    """
+    note = getattr(result, "note", None)
+    if not isinstance(note, str) or not note or _recorded_slow(result):
+        return ()
+    return (note,)
+
+
 def _check_method(method: str) -> str:
     if method not in METHODS:
         raise LRFinderError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
@@ -1599,6 +1612,8 @@ def analyse(
     slow = _recorded_slow(result) if slow_learner is None else bool(slow_learner)
     gain = _check_gain(_recorded_gain(result) if cold_start_gain is None else cold_start_gain)
     main = read(lrs, losses, config)
+    if notes := _recorded_notes(result):
+        main = replace(main, notes=(*notes, *main.notes))
     runs = tuple(read(r_lrs, r_losses, config) for r_lrs, r_losses in per_run)
     return Analysis(main, runs, config, validation, slow, gain)
 

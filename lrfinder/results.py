@@ -128,12 +128,19 @@ class RangeTestResult:
         settings=None,
         slow_learner=False,
         cold_start_gain=1.0,
+        presmoothed="detect",
     ):
         """A result from a bare ``(lrs, losses)`` curve recorded elsewhere.
 
         Nothing is known about how it was recorded, so by default it is not a slow
         learner and has ``cold_start_gain`` 1 (no cap); give them if you know better
         (``cold_start_gain=10`` for a curve of torch's RMSProp at its default alpha).
+
+        ``presmoothed`` says whether the losses were smoothed by an EMA during the test,
+        as torch-lr-finder's and fastai's histories are: ``"detect"`` (default) checks
+        (:func:`lrfinder.presmoothed.detect`), ``False`` reads the losses as raw, and a
+        factor in (0, 1) un-smooths them with it. An un-smoothed curve keeps the recovered
+        raw losses, ``settings["presmoothed_beta"]`` and a ``note`` that the reason repeats.
         """
         lrs = np.asarray(lrs, dtype=np.float64).reshape(-1)
         losses = np.asarray(losses, dtype=np.float64).reshape(-1)
@@ -145,15 +152,25 @@ class RangeTestResult:
             raise LRFinderError("the curve is empty; give at least one (lr, loss) pair")
         if not np.all(np.isfinite(lrs)) or np.any(lrs <= 0):
             raise LRFinderError("every learning rate must be a positive finite number")
+        settings = dict(settings or {})
+        beta = _presmoothing_beta(lrs, losses, presmoothed)
+        note = None
+        if beta is not None:
+            from lrfinder import presmoothed as ema
+
+            losses = ema.unsmooth(losses, beta)
+            settings["presmoothed_beta"] = beta
+            note = ema.describe(beta, detected=isinstance(presmoothed, str))
         return cls(
             lrs,
             losses,
             losses[None, :],
             stop_reason,
             (stop_reason,),
-            dict(settings or {}),
+            settings,
             slow_learner=slow_learner,
             cold_start_gain=cold_start_gain,
+            note=note,
         )
 
     # -- analysis -----------------------------------------------------------------
@@ -342,6 +359,23 @@ class RangeTestResult:
         )
 
 
+def _presmoothing_beta(lrs, losses, presmoothed) -> float | None:
+    """The EMA factor to un-smooth an imported curve with, or None to read it as it is."""
+    from lrfinder import presmoothed as ema
+
+    if presmoothed is False or presmoothed is None:
+        return None
+    if isinstance(presmoothed, str):
+        if presmoothed != "detect":
+            raise LRFinderError(
+                f"presmoothed must be 'detect', False or an EMA factor in (0, 1), "
+                f"got {presmoothed!r}"
+            )
+        found = ema.detect(lrs, losses)
+        return found.beta if found.presmoothed else None
+    return ema.check_beta(presmoothed)
+
+
 def _typed_fields_of_v1(settings: dict[str, Any]) -> dict[str, Any]:
     """``slow_learner``, ``cold_start_gain`` and ``note`` from the settings of a schema-1 file."""
     extended = settings.get("extended")
@@ -380,7 +414,7 @@ def _decode(values: list) -> np.ndarray:
     return np.array([math.nan if v is None else float(v) for v in values], dtype=np.float64)
 
 
-def load_result(path) -> RangeTestResult:
+def load_result(path, *, presmoothed="detect") -> RangeTestResult:
     """Load a result saved with :meth:`RangeTestResult.to_json`, or a curve recorded elsewhere.
 
     A file is read as JSON when it is named ``.json`` or its text starts with ``{`` or
@@ -391,6 +425,10 @@ def load_result(path) -> RangeTestResult:
     separated, with an optional header. :mod:`lrfinder.imports` says exactly what is
     read, and when a file is refused instead (a header-less file whose lr column is not
     plain, rows whose rate falls and no step column to order them).
+
+    A curve recorded elsewhere (not an lrfinder result) may have been smoothed during the
+    test, as torch-lr-finder's ``history`` is by default; ``presmoothed`` is passed on
+    to :meth:`RangeTestResult.from_curve`, which checks for that and un-smooths it.
     """
     path = Path(path)
     if path.is_dir():
@@ -410,7 +448,7 @@ def load_result(path) -> RangeTestResult:
         raise LRFinderError(f"cannot read {source}: {err.strerror}") from None
     text = imports.decode(raw, source)
     if path.suffix.lower() != ".json" and not imports.looks_like_json(text):
-        return _curve_from_csv(text, str(path))
+        return _curve_from_csv(text, str(path), presmoothed)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
@@ -421,12 +459,14 @@ def load_result(path) -> RangeTestResult:
         return RangeTestResult.from_dict(data, source=source)
     lrs, losses = imports.history_curve(data, source)
     try:
-        return RangeTestResult.from_curve(lrs, losses, settings={"source": str(path)})
+        return RangeTestResult.from_curve(
+            lrs, losses, settings={"source": str(path)}, presmoothed=presmoothed
+        )
     except LRFinderError as err:
         raise LRFinderError(f"{source}: {err}") from None
 
 
-def _curve_from_csv(text: str, source: str) -> RangeTestResult:
+def _curve_from_csv(text: str, source: str, presmoothed="detect") -> RangeTestResult:
     """A delimited table of ``lr,loss`` rows (one run, or ``run`` and ``step`` columns).
 
     See :func:`lrfinder.imports.table_runs` for how it is read.
@@ -435,7 +475,9 @@ def _curve_from_csv(text: str, source: str) -> RangeTestResult:
     try:
         if len(runs) == 1:
             lrs, losses = runs[0]
-            return RangeTestResult.from_curve(lrs, losses, settings={"source": source})
+            return RangeTestResult.from_curve(
+                lrs, losses, settings={"source": source}, presmoothed=presmoothed
+            )
         return _repeats_from_runs(runs, source)
     except LRFinderError as err:
         raise LRFinderError(f"{source}: {err}") from None
