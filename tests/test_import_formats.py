@@ -114,6 +114,27 @@ def test_a_torch_lr_finder_history_saved_with_json_dump_is_a_curve(tmp_path):
     assert result.suggestion is not None and same.suggestion == result.suggestion
 
 
+def test_a_history_smoothed_during_the_test_is_unsmoothed_in_every_format(tmp_path):
+    """torch-lr-finder's default history (EMA 0.95), as JSON, as fastai's names, as CSV."""
+    fixture = Path(__file__).parent / "data" / "torch_lr_finder_history.json"
+    history = json.loads(fixture.read_text())
+    lrs, losses = history["lr"], history["loss"]
+    rows = "".join(f"{a!r},{b!r}\n" for a, b in zip(lrs, losses, strict=True))
+    paths = [
+        fixture,
+        write(tmp_path, "fastai.json", json.dumps({"lrs": lrs, "losses": losses})),
+        write(tmp_path, "history.csv", "lr,loss\n" + rows),
+    ]
+    results = [load_result(path) for path in paths]
+    for result in results:
+        assert result.settings["presmoothed_beta"] == 0.95
+        assert "un-smoothed" in result.note and "un-smoothed" in result.analysis.reason
+        np.testing.assert_array_equal(result.losses, results[0].losses)
+    as_given = load_result(paths[2], presmoothed=False)
+    np.testing.assert_array_equal(as_given.losses, losses)
+    assert as_given.note is None
+
+
 @pytest.mark.parametrize(
     "data",
     [

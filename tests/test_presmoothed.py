@@ -177,3 +177,14 @@ def test_raw_history_ending_in_a_blow_up_keeps_its_divergence():
     assert analysis.landmarks.divergence <= history["lr"][-1]
     assert "still falling" not in analysis.reason
     assert analysis.lr < analysis.landmarks.divergence
+
+
+def test_lrfinder_own_raw_curve_exported_and_imported_is_read_as_given(tmp_path):
+    """``to_csv`` writes raw losses; read back as a curve from elsewhere, they stay raw."""
+    from lrfinder import TwoLayerNet, find_lr, load_dataset
+
+    data = load_dataset("digits")
+    result = find_lr(TwoLayerNet(64, 32, 10, seed=0), data, optimizer="adam", seed=0)
+    back = load_result(result.to_csv(tmp_path / "run.csv"))
+    assert back.note is None and "presmoothed_beta" not in back.settings
+    np.testing.assert_array_equal(back.losses, result.losses[np.isfinite(result.losses)])
