@@ -14,7 +14,6 @@ This module returns data and prints nothing; ``lrfinder compare`` formats it.
 from __future__ import annotations
 
 import copy
-import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -28,6 +27,7 @@ from lrfinder.analysis import METHODS, Suggestion
 from lrfinder.errors import LRFinderError, check_count, check_number
 from lrfinder.network import TwoLayerNet
 from lrfinder.optimizers import OPTIMIZERS, get_optimizer
+from lrfinder.outputs import write_json
 from lrfinder.parallel import JobsInterrupted, run_jobs
 from lrfinder.rangetest import DEFAULT_STOP_FACTOR, default_schedule, find_lr
 from lrfinder.results import RangeTestResult
@@ -157,13 +157,7 @@ class Comparison:
 
     def to_json(self, path) -> Path:
         """Write :meth:`to_dict` to ``path`` as JSON and return the path."""
-        path = Path(path)
-        text = json.dumps(self.to_dict(), indent=1, allow_nan=False)
-        try:
-            path.write_text(text + "\n", encoding="utf-8")
-        except OSError as err:
-            raise LRFinderError(f"cannot write {str(path)!r}: {err.strerror}") from None
-        return path
+        return write_json(self.to_dict(), path, "comparison")
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (non-finite numbers as None)."""

@@ -16,6 +16,7 @@ The CLI's ``search``, ``compare``, ``plot`` and ``verify`` and
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ __all__ = [
     "FIGURE_SUFFIXES",
     "OutputFailure",
     "check_output_path",
+    "write_json",
     "write_outputs",
 ]
 
@@ -73,6 +75,21 @@ def check_output_path(path, what: str, suffixes: tuple[str, ...] = ()) -> Path:
         raise LRFinderError(
             f"{what} {shown!r}: folder {str(folder)!r} is not writable; choose another path"
         )
+    return path
+
+
+def write_json(data, path, what: str = "result") -> Path:
+    """Write ``data`` to ``path`` as strict JSON (no NaN) and return the path.
+
+    The one writer of lrfinder's JSON files (results, verifications, comparisons);
+    an error names ``what`` and the file, in one line.
+    """
+    path = Path(path)
+    text = json.dumps(data, indent=1, allow_nan=False)
+    try:
+        path.write_text(text + "\n", encoding="utf-8")
+    except OSError as err:
+        raise LRFinderError(f"cannot write {what} to {str(path)!r}: {err.strerror}") from None
     return path
 
 

@@ -27,6 +27,7 @@ import numpy as np
 from lrfinder import imports
 from lrfinder.errors import LRFinderError, shown
 from lrfinder.optimizers import cold_start_gain as optimizer_cold_start_gain
+from lrfinder.outputs import write_json
 
 #: Written into every JSON file; bumped when the layout changes incompatibly.
 #: 2: the typed fields ``slow_learner``, ``cold_start_gain`` and ``note``.
@@ -300,13 +301,7 @@ class RangeTestResult:
 
     def to_json(self, path) -> Path:
         """Write the result to ``path`` as JSON and return the path."""
-        path = Path(path)
-        text = json.dumps(self.to_dict(), indent=1, allow_nan=False)
-        try:
-            path.write_text(text + "\n", encoding="utf-8")
-        except OSError as err:
-            raise LRFinderError(f"cannot write result to {str(path)!r}: {err.strerror}") from None
-        return path
+        return write_json(self.to_dict(), path, "result")
 
     def to_csv(self, path) -> Path:
         """Write the raw losses as ``step,lr,loss`` rows (``step,run,lr,loss`` for repeats).

@@ -76,6 +76,7 @@ import numpy as np
 from lrfinder.batches import ArrayData, BatchSampler, as_array_data, param_dtype
 from lrfinder.errors import LRFinderError, check_count, check_positive
 from lrfinder.optimizers import OPTIMIZERS, Optimizer, get_optimizer
+from lrfinder.outputs import write_json
 from lrfinder.parallel import JobRunner, JobsInterrupted
 
 #: Written into every verification JSON file.
@@ -422,15 +423,7 @@ class Verification:
 
     def to_json(self, path) -> Path:
         """Write the verification to ``path`` as JSON and return the path."""
-        path = Path(path)
-        text = json.dumps(self.to_dict(), indent=1, allow_nan=False)
-        try:
-            path.write_text(text + "\n", encoding="utf-8")
-        except OSError as err:
-            raise LRFinderError(
-                f"cannot write verification to {str(path)!r}: {err.strerror}"
-            ) from None
-        return path
+        return write_json(self.to_dict(), path, "verification")
 
 
 def load_verification(path) -> Verification:
