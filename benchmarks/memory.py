@@ -2,7 +2,7 @@
 
 Run by hand, not in CI::
 
-    python benchmarks/memory.py [--data-dir DIR] [--optimizer adam]
+    python benchmarks/memory.py [--data-dir DIR] [--optimizer NAME]
 
 Each measurement runs in a fresh child process, and its peak resident set size is
 the child's own ``ru_maxrss`` as ``os.wait4`` reports it:
@@ -45,7 +45,7 @@ import sys, numpy as np
 from lrfinder import TwoLayerNet, find_lr
 x, y = np.load(sys.argv[1]), np.load(sys.argv[2])
 model = TwoLayerNet(x.shape[1], 128, 10)
-result = find_lr(model, (x, y), optimizer=sys.argv[3])
+result = find_lr(model, (x, y), **({"optimizer": sys.argv[3]} if len(sys.argv) > 3 else {}))
 print(len(result.lrs), result.suggestion)
 """
 
@@ -63,26 +63,30 @@ def peak_rss(command: list[str], env: dict | None = None) -> tuple[float, str]:
         return usage.ru_maxrss * 1024 / MB, out.read()
 
 
-def search_command(folder: Path, optimizer: str) -> list[str]:
+def search_command(folder: Path, optimizer: str | None) -> list[str]:
     exe = shutil.which("lrfinder")
     head = [exe] if exe else [sys.executable, "-c", "from lrfinder.cli import app; app()"]
-    return head + [
-        "search",
-        "--dataset",
-        "mnist",
-        "--data-dir",
-        str(folder),
-        "--no-download",
-        "--optimizer",
-        optimizer,
-        "--quiet",
-    ]
+    return (
+        head
+        + [
+            "search",
+            "--dataset",
+            "mnist",
+            "--data-dir",
+            str(folder),
+            "--no-download",
+            "--quiet",
+        ]
+        + (["--optimizer", optimizer] if optimizer else [])
+    )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=None, help="folder holding the MNIST files")
-    parser.add_argument("--optimizer", default="adam")
+    parser.add_argument(
+        "--optimizer", default=None, help="default: the CLI's and find_lr's default (sgd)"
+    )
     args = parser.parse_args()
     folder = find_mnist(args.data_dir)
     if folder is None:
@@ -108,13 +112,16 @@ def main() -> int:
         np.save(Path(tmp) / "y.npy", y)
         del x, y, data
         arrays, _ = peak_rss(
-            [sys.executable, "-c", ARRAY_RUN, f"{tmp}/x.npy", f"{tmp}/y.npy", args.optimizer], env
+            [sys.executable, "-c", ARRAY_RUN, f"{tmp}/x.npy", f"{tmp}/y.npy"]
+            + ([args.optimizer] if args.optimizer else []),
+            env,
         )
 
     def verdict(ok: bool) -> str:
         return "met" if ok else "MISSED"
 
-    print(f"Peak RSS, MNIST, 784-128-10, {args.optimizer}, default range test; data: {folder}")
+    optimizer = args.optimizer or "default optimizer (sgd)"
+    print(f"Peak RSS, MNIST, 784-128-10, {optimizer}, default range test; data: {folder}")
     print(f"  baseline (python, numpy, lrfinder imported) {baseline:7.1f} MB")
     print(
         f"  baseline and scipy.signal (the analyser's)  {with_scipy:7.1f} MB   "
