@@ -140,8 +140,10 @@ class RangeTestResult:
         ``presmoothed`` says whether the losses were smoothed by an EMA during the test,
         as torch-lr-finder's and fastai's histories are: ``"detect"`` (default) checks
         (:func:`lrfinder.presmoothed.detect`), ``False`` reads the losses as raw, and a
-        factor in (0, 1) un-smooths them with it. An un-smoothed curve keeps the recovered
-        raw losses, ``settings["presmoothed_beta"]`` and a ``note`` that the reason repeats.
+        factor in (0, 1) un-smooths them with it (torch-lr-finder's form, without bias
+        correction). An un-smoothed curve keeps the recovered raw losses,
+        ``settings["presmoothed_beta"]`` (and ``"presmoothed_bias_corrected"`` for fastai's
+        form) and a ``note`` that the reason repeats.
         """
         lrs = np.asarray(lrs, dtype=np.float64).reshape(-1)
         losses = np.asarray(losses, dtype=np.float64).reshape(-1)
@@ -154,14 +156,16 @@ class RangeTestResult:
         if not np.all(np.isfinite(lrs)) or np.any(lrs <= 0):
             raise LRFinderError("every learning rate must be a positive finite number")
         settings = dict(settings or {})
-        beta = _presmoothing_beta(lrs, losses, presmoothed)
         note = None
-        if beta is not None:
-            from lrfinder import presmoothed as ema
+        found = _presmoothing(lrs, losses, presmoothed)
+        if found is not None:
+            from lrfinder.presmoothed import unsmooth
 
-            losses = ema.unsmooth(losses, beta)
+            beta, bias_corrected, note = found
+            losses = unsmooth(losses, beta, bias_corrected=bias_corrected)
             settings["presmoothed_beta"] = beta
-            note = ema.describe(beta, detected=isinstance(presmoothed, str))
+            if bias_corrected:
+                settings["presmoothed_bias_corrected"] = True
         return cls(
             lrs,
             losses,
@@ -354,8 +358,8 @@ class RangeTestResult:
         )
 
 
-def _presmoothing_beta(lrs, losses, presmoothed) -> float | None:
-    """The EMA factor to un-smooth an imported curve with, or None to read it as it is."""
+def _presmoothing(lrs, losses, presmoothed) -> tuple[float, bool, str] | None:
+    """``(beta, bias_corrected, note)`` to un-smooth an imported curve with, or None."""
     from lrfinder import presmoothed as ema
 
     if presmoothed is False or presmoothed is None:
@@ -367,8 +371,16 @@ def _presmoothing_beta(lrs, losses, presmoothed) -> float | None:
                 f"got {presmoothed!r}"
             )
         found = ema.detect(lrs, losses)
-        return found.beta if found.presmoothed else None
-    return ema.check_beta(presmoothed)
+        if not found.presmoothed:
+            return None
+        return found.recorder.beta, found.recorder.bias_corrected, ema.describe(found)
+    try:
+        beta = ema.check_beta(presmoothed)
+    except LRFinderError:
+        raise LRFinderError(
+            f"presmoothed must be 'detect', False or an EMA factor in (0, 1), got {presmoothed!r}"
+        ) from None
+    return beta, False, ema.describe(beta)
 
 
 def _typed_fields_of_v1(settings: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from lrfinder.errors import LRFinderError
-from lrfinder.presmoothed import DEFAULT_BETA, describe, detect, unsmooth
+from lrfinder.presmoothed import DEFAULT_BETA, RECORDERS, describe, detect, unsmooth
 from lrfinder.results import RangeTestResult, load_result
 from tests.cli_run import run_cli
 
@@ -67,9 +67,25 @@ def test_ema_smoothed_curves_are_flagged(beta, sigma, seed):
     for smoothed in (ema(raw, beta), ema(raw, beta, bias_corrected=True)):
         found = detect(LRS, smoothed)
         assert found.presmoothed, found
-        assert found.beta == DEFAULT_BETA
+        assert found.recorder in RECORDERS
         assert found.statistic > -0.5 + found.bound
         assert abs(found.inverted + 0.5) <= found.bound * 1.5
+
+
+@pytest.mark.parametrize("sigma", [0.02, 0.05])
+@pytest.mark.parametrize("seed", range(3))
+def test_the_tools_defaults_are_recovered_from_the_form_of_their_average(sigma, seed):
+    """torch-lr-finder's 0.95 without bias correction, fastai's 0.98 with it."""
+    raw = raw_curve(sigma, seed)
+    for name, beta, corrected in (("torch-lr-finder", 0.95, False), ("fastai", 0.98, True)):
+        smoothed = ema(raw, beta, bias_corrected=corrected)
+        found = detect(LRS, smoothed)
+        assert found.presmoothed and found.recorder.name == name, found
+        assert (found.recorder.beta, found.recorder.bias_corrected) == (beta, corrected)
+        result = RangeTestResult.from_curve(LRS, smoothed)
+        np.testing.assert_allclose(result.losses, raw, rtol=0, atol=1e-9)
+        assert result.settings["presmoothed_beta"] == beta
+        assert f"as {name} records it" in result.analysis.reason
 
 
 @pytest.mark.parametrize("beta", [0.9, 0.95, 0.98])
@@ -84,7 +100,7 @@ def test_unsmoothing_with_the_true_factor_gives_the_raw_curve_back(beta):
     result = RangeTestResult.from_curve(LRS, ema(raw, beta), presmoothed=beta)
     np.testing.assert_allclose(result.losses, raw, rtol=0, atol=1e-9)
     assert result.settings["presmoothed_beta"] == beta
-    assert result.note == describe(beta, detected=False)
+    assert result.note == describe(beta)
 
 
 def test_detected_curve_is_read_from_the_recovered_raw_losses():
