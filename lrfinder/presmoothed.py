@@ -315,7 +315,10 @@ def describe(found: Presmoothing | float) -> str:
     ``found`` is what :func:`detect` found, or the factor the caller gave.
     """
     if not isinstance(found, Presmoothing):
-        return f"the curve was un-smoothed with the EMA factor beta = {found:g} given, before reading"
+        return (
+            f"the curve was un-smoothed with the EMA factor given, beta = {found:g}, "
+            "before reading"
+        )
     rec = found.recorder
     form = "with its bias correction, " if rec.bias_corrected else ""
     return (

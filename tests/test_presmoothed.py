@@ -93,9 +93,7 @@ def test_unsmoothing_with_the_true_factor_gives_the_raw_curve_back(beta):
     raw = raw_curve(0.1, 0)
     np.testing.assert_allclose(unsmooth(ema(raw, beta), beta), raw, rtol=0, atol=1e-9)
     fastai = ema(raw, beta, bias_corrected=True)
-    np.testing.assert_allclose(
-        unsmooth(fastai, beta, bias_corrected=True), raw, rtol=0, atol=1e-9
-    )
+    np.testing.assert_allclose(unsmooth(fastai, beta, bias_corrected=True), raw, rtol=0, atol=1e-9)
     # a factor given by the caller is used as is, and said so
     result = RangeTestResult.from_curve(LRS, ema(raw, beta), presmoothed=beta)
     np.testing.assert_allclose(result.losses, raw, rtol=0, atol=1e-9)
