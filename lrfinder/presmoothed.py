@@ -69,7 +69,8 @@ Inverting
 :func:`unsmooth` inverts either form exactly: ``y_t = (s_t - beta * s_{t-1}) / (1 - beta)``,
 with ``y_0 = s_0``; with ``bias_corrected=True`` it first multiplies the bias correction back
 in (``avg_t = s_t * (1 - beta**(t + 1))``). Each stretch of finite values is inverted on its
-own, since a missing value leaves its successor's average unknown.
+own, since a missing value leaves its successor's average unknown: the first value of
+each stretch is kept as recorded.
 """
 
 from __future__ import annotations
@@ -99,8 +100,9 @@ __all__ = [
 DEFAULT_BETA = 0.95
 
 #: The chance that white noise of any length is taken for a pre-smoothed curve. Taking a
-#: raw curve for a smoothed one amplifies its noise by ``(1 + beta) / (1 - beta)``, so
-#: this is kept tiny; an EMA with ``beta`` >= 0.9 still lies far beyond it.
+#: raw curve for a smoothed one moves it about ``beta / (1 - beta)`` steps towards lower
+#: rates and multiplies its noise by some ``1 / (1 - beta)``, so this is kept tiny; the
+#: smoothed histories measured (module docstring) still lie beyond it with a margin.
 FALSE_ALARM = 1e-5
 
 #: The lag-1 autocorrelation of the first differences of white noise.
@@ -316,8 +318,7 @@ def describe(found: Presmoothing | float) -> str:
     """
     if not isinstance(found, Presmoothing):
         return (
-            f"the curve was un-smoothed with the EMA factor given, beta = {found:g}, "
-            "before reading"
+            f"the curve was un-smoothed with the EMA factor given, beta = {found:g}, before reading"
         )
     rec = found.recorder
     form = "with its bias correction, " if rec.bias_corrected else ""
