@@ -711,7 +711,7 @@ def _describe(result, method: Method) -> None:
         table.add_row("spread across runs", spread)
     table.add_row("steps recorded", str(result.lrs.size))
     table.add_row("stop reason", result.stop_reason)
-    if getattr(result, "note", None):
+    if result.note and result.note not in chosen.reason:  # the reason may already say it
         table.add_row("note", result.note)
     if not result.settings.get("optimizer"):
         table.add_row("optimizer", IMPORTED_OPTIMIZER_NOTE)
