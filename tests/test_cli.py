@@ -622,6 +622,10 @@ def _bad_files(folder: Path) -> dict[str, Path]:
     files["text.csv"].write_text("lr,loss\n1e-4,2.3\n1e-3,two point one\n")
     files["empty"] = folder / "empty"
     files["empty"].mkdir()
+    files["one_row.csv"] = folder / "one_row.csv"
+    files["one_row.csv"].write_text("x1,x2,y\n1,2,0\n")
+    files["ragged.csv"] = folder / "ragged.csv"
+    files["ragged.csv"].write_text("1,2,0\n3,4\n5,6,1\n")
     files["image.json"] = folder / "image.json"
     files["image.json"].write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
     files["negative.json"] = folder / "negative.json"
@@ -687,6 +691,8 @@ BAD_INPUTS = [
         ["--dataset", "mnist", "--data-dir"],
     ),
     (["search", "--n-samples", "0"], ["--n-samples"]),
+    (["search", "--dataset", "{one_row.csv}"], ["--dataset", "1 row of data", "at least 3"]),
+    (["search", "--dataset", "{ragged.csv}"], ["--dataset", "line 2 has 2 values", "line 1"]),
     # output paths, checked before any training
     (["search", "--json", "{tmp}/no/such/folder/run.json"], ["--json", "does not exist"]),
     (["search", "--csv", "{tmp}/no/such/folder/run.csv"], ["--csv", "does not exist"]),

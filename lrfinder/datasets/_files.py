@@ -9,11 +9,12 @@ save it instead; :func:`load_user_file` then checks the arrays with
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 
-from lrfinder.datasets._base import Dataset, split
+from lrfinder.datasets._base import TEST_FRACTION, Dataset, split
 from lrfinder.errors import LRFinderError
 from lrfinder.validation import check_pair, x_scale_for
 
@@ -84,6 +85,14 @@ def _read_csv(path: Path) -> dict[str, np.ndarray]:
     skip = 1 if _csv_has_header(lines[0]) else 0
     if len(lines) == skip:
         raise LRFinderError(f"{label} has a header row but no data rows; {fix}")
+    widths = [line.count(",") + 1 for line in lines[skip:]]
+    ragged = next((i for i, w in enumerate(widths) if w != widths[0]), None)
+    if ragged is not None:
+        row = ragged + skip + 1
+        raise LRFinderError(
+            f"{label} line {row} has {widths[ragged]} values, but line {skip + 1} has "
+            f"{widths[0]}; every row needs the same columns (the features, then the label)"
+        )
     try:
         table = np.loadtxt(lines[skip:], delimiter=",", dtype=np.float64, ndmin=2)
     except ValueError as exc:
@@ -108,6 +117,13 @@ def load_user_file(path: Path, *, seed: int, task: str | None) -> Dataset:
         )
     arrays = _read_npz(path) if suffix == ".npz" else _read_csv(path)
     label = f"data file '{path}'"
+    rows = len(arrays["x"])
+    fewest = math.ceil(0.5 / TEST_FRACTION)  # the fewest rows split() can split
+    if "x_test" not in arrays and rows < fewest:
+        raise LRFinderError(
+            f"{label} has {rows} row{'s' if rows != 1 else ''} of data; a range test needs "
+            f"many samples, one per row (at least {fewest} to split off a test set)"
+        )
     x, y, task, n_classes = check_pair(arrays["x"], arrays["y"], task=task, name=label)
     x_scale = x_scale_for(x)
     if "x_test" in arrays:
