@@ -116,14 +116,17 @@ class TwoLayerNet:
             raise LRFinderError(f"dtype must be float32 or float64, got {self.dtype}")
         self.n_in, self.n_hidden, self.n_out = int(n_in), int(n_hidden), int(n_out)
         self.activation, self.loss, self.seed = activation, loss, seed
-        initial = self._init_params(np.random.default_rng(seed))
-        self._shapes = {key: value.shape for key, value in initial.items()}
-        size = sum(value.size for value in initial.values())
+        self._buffers: dict[str, np.ndarray] = {}
+        self._into_flat_buffers(self._init_params(np.random.default_rng(seed)))
+
+    def _into_flat_buffers(self, params: dict[str, np.ndarray]) -> None:
+        """Allocate ``flat_params`` and ``flat_grads`` and copy ``params`` into the first."""
+        self._shapes = {key: value.shape for key, value in params.items()}
+        size = sum(value.size for value in params.values())
         self.flat_params = np.empty(size, self.dtype)
         self.flat_grads = np.empty(size, self.dtype)
-        self._buffers: dict[str, np.ndarray] = {}
         self._attach_views()
-        for key, value in initial.items():
+        for key, value in params.items():
             self.params[key][...] = value
 
     def _attach_views(self) -> None:
@@ -327,9 +330,13 @@ class TwoLayerNet:
     def __setstate__(self, state: dict) -> None:
         params = state.pop("params", None)
         self.__dict__.update(state)
-        self._attach_views()
-        if params is not None:  # a key was detached from the buffer: keep it detached
-            self.params = params
+        if "flat_params" not in state:  # pickled before the flat buffers existed
+            self._buffers = {}
+            self._into_flat_buffers(params)
+        else:
+            self._attach_views()
+            if params is not None:  # a key was detached from the buffer: keep it detached
+                self.params = params
 
     def __repr__(self) -> str:
         return (

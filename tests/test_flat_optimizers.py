@@ -315,3 +315,16 @@ def test_an_update_that_is_not_elementwise_keeps_the_per_parameter_path(digits):
     history = train(flat, NormalisedSGD(), digits, steps=3, lr=0.1)
     for a, b in zip(history, train(other, NormalisedSGD(), digits, steps=3, lr=0.1), strict=True):
         assert_same_params(a, b)
+
+
+def test_a_network_pickled_before_the_flat_buffers_loads_into_them():
+    net = TwoLayerNet(5, 4, 3, seed=2)
+    old_style = {k: v for k, v in net.__dict__.items() if k not in ("flat_params", "flat_grads")}
+    old_style["params"] = {k: v.copy() for k, v in net.params.items()}
+    del old_style["_shapes"], old_style["_grads"]
+    revived = TwoLayerNet.__new__(TwoLayerNet)
+    revived.__setstate__(old_style)
+    assert flat_buffer(revived.params.values()) is revived.flat_params
+    assert_same_params(revived.params, net.params)
+    x, y = np.ones((2, 5), np.float32), np.array([0, 2])
+    assert revived.loss_and_grads(x, y)[0] == net.loss_and_grads(x, y)[0]
