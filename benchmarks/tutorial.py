@@ -9,7 +9,9 @@ constant rates trained from scratch (test R^2, mean over seeds):
   no learning);
 * the tutorial's piecewise schedule: each rate of a decade (1x, 2x, ..., 10x)
   held for ``--hold`` epochs, with the loss read once per epoch on the training
-  set through ``val_data``.
+  set through ``val_data``;
+* the same schedule with ``per="epoch"``: iterations count epochs, and the loss
+  is read after each epoch's last step on all the training rows.
 
 For every run (initial seed x batch-order seed) it prints the suggestion, how
 many decades it lies from the grid-search best, the regret in R^2 points, and
@@ -98,6 +100,13 @@ def tutorial_schedule(hold_epochs: int):
     return schedule
 
 
+def epoch_schedule(hold_epochs: int):
+    """The same schedule with ``find_lr(..., per="epoch")``: iterations count epochs."""
+    from lrfinder import LearningRateSearcher, Looper
+
+    return LearningRateSearcher([Looper(decade, decade, hold_epochs) for decade in DECADES])
+
+
 def main(argv=None) -> int:
     from lrfinder import find_lr
 
@@ -123,7 +132,7 @@ def main(argv=None) -> int:
         return math.log10(lr / best_lr), 100.0 * (best - at)
 
     steps_per_epoch = N_TRAIN // BATCH
-    rows = {"default": [], "tutorial": []}
+    rows = {"default": [], "tutorial": [], "per epoch": []}
     for init in range(args.seeds):
         for order in range(2):
             runs = {
@@ -140,6 +149,15 @@ def main(argv=None) -> int:
                     val_data=train_set,
                     val_every=steps_per_epoch,
                     val_size=N_TRAIN,
+                ),
+                "per epoch": find_lr(
+                    network(init),
+                    train_set,
+                    optimizer="sgd",
+                    schedule=epoch_schedule(args.hold),
+                    batch_size=BATCH,
+                    seed=order,
+                    per="epoch",
                 ),
             }
             for name, result in runs.items():
