@@ -5,11 +5,13 @@ Run by hand, not in CI::
     python benchmarks/memory.py [--data-dir DIR] [--optimizer NAME]
 
 Each measurement runs in a fresh child process, and its peak resident set size is
-the child's own ``ru_maxrss`` as ``os.wait4`` reports it:
+the child's own high-water mark, ``VmHWM`` in ``/proc/self/status``, which the child
+reports as it exits (``ru_maxrss`` would not do: a forked child starts with its
+parent's, and the parent here holds MNIST while it prepares the array run):
 
 * ``baseline``: the interpreter with NumPy and ``lrfinder`` imported, and the
-  same plus ``scipy.signal``, which the analyser imports for its Savitzky-Golay
-  smoothing (the difference is that import's share of the peaks below);
+  same plus ``scipy.signal``, for comparison: the analyser used to import it for
+  its Savitzky-Golay smoothing, and now does that in NumPy (``lrfinder.savgol``);
 * ``lrfinder search --dataset mnist``: the whole command (load the files, test,
   analyse, print), target at most 250 MB;
 * ``find_lr(model, (x, y))``: the 60000 x 784 images as a float32 array in [0, 1],
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
+import re
 import subprocess
 import sys
 import tempfile
@@ -50,6 +52,13 @@ print(len(result.lrs), result.suggestion)
 """
 
 
+#: Run first in every child: report the process's peak RSS (VmHWM, in kB) on stderr at exit.
+REPORT_PEAK = (
+    "import atexit, re, sys; atexit.register(lambda: sys.stderr.write('VmHWM %s\\n' % "
+    "re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)))\n"
+)
+
+
 def peak_rss(command: list[str], env: dict | None = None) -> tuple[float, str]:
     """Run ``command`` in a child; return (its own peak RSS in MB, its stdout)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
@@ -60,14 +69,15 @@ def peak_rss(command: list[str], env: dict | None = None) -> tuple[float, str]:
         err.seek(0)
         if proc.returncode != 0:
             raise SystemExit(f"{' '.join(command)} failed:\n{err.read()}")
-        return usage.ru_maxrss * 1024 / MB, out.read()
+        reported = re.findall(r"^VmHWM (\d+)$", err.read(), flags=re.M)
+        peak_kb = int(reported[-1]) if reported else usage.ru_maxrss
+        return peak_kb * 1024 / MB, out.read()
 
 
 def search_command(folder: Path, optimizer: str | None) -> list[str]:
-    exe = shutil.which("lrfinder")
-    head = [exe] if exe else [sys.executable, "-c", "from lrfinder.cli import app; app()"]
+    run_cli = REPORT_PEAK + "from lrfinder.cli import main; main(sys.argv[1:])"
     return (
-        head
+        [sys.executable, "-c", run_cli]
         + [
             "search",
             "--dataset",
@@ -98,8 +108,8 @@ def main() -> int:
     from lrfinder import load_dataset
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    baseline, _ = peak_rss([sys.executable, "-c", BASELINE], env)
-    with_scipy, _ = peak_rss([sys.executable, "-c", BASELINE + ", scipy.signal"], env)
+    baseline, _ = peak_rss([sys.executable, "-c", REPORT_PEAK + BASELINE], env)
+    with_scipy, _ = peak_rss([sys.executable, "-c", REPORT_PEAK + BASELINE + ", scipy.signal"], env)
     search, said = peak_rss(search_command(folder, args.optimizer), env)
 
     data = load_dataset("mnist", data_dir=folder, download=False)
@@ -112,7 +122,7 @@ def main() -> int:
         np.save(Path(tmp) / "y.npy", y)
         del x, y, data
         arrays, _ = peak_rss(
-            [sys.executable, "-c", ARRAY_RUN, f"{tmp}/x.npy", f"{tmp}/y.npy"]
+            [sys.executable, "-c", REPORT_PEAK + ARRAY_RUN, f"{tmp}/x.npy", f"{tmp}/y.npy"]
             + ([args.optimizer] if args.optimizer else []),
             env,
         )
@@ -124,8 +134,8 @@ def main() -> int:
     print(f"Peak RSS, MNIST, 784-128-10, {optimizer}, default range test; data: {folder}")
     print(f"  baseline (python, numpy, lrfinder imported) {baseline:7.1f} MB")
     print(
-        f"  baseline and scipy.signal (the analyser's)  {with_scipy:7.1f} MB   "
-        f"(scipy.signal: {with_scipy - baseline:.1f} MB of each peak below)"
+        f"  baseline and scipy.signal (for comparison) {with_scipy:7.1f} MB   "
+        f"(what importing scipy.signal would add: {with_scipy - baseline:.1f} MB)"
     )
     print(
         f"  lrfinder search --dataset mnist             {search:7.1f} MB   "

@@ -97,6 +97,7 @@ from typing import Any
 import numpy as np
 
 from lrfinder.errors import LRFinderError, check_count, check_positive
+from lrfinder.savgol import savgol_coeffs, savgol_filter
 
 __all__ = [
     "METHODS",
@@ -823,8 +824,6 @@ def smooth(lrs, losses, config: AnalysisConfig = DEFAULT_CONFIG) -> Smoothed:
     there). With fewer than ``config.min_window_points`` rates the curve is
     returned unsmoothed.
     """
-    from scipy.signal import savgol_coeffs, savgol_filter
-
     lrs, losses = _as_arrays(lrs, losses)
     head_lrs, head_losses, nonfinite_lr = _finite_head(lrs, losses)
     rates, raw = _per_rate_median(head_lrs, head_losses)
@@ -846,8 +845,8 @@ def smooth(lrs, losses, config: AnalysisConfig = DEFAULT_CONFIG) -> Smoothed:
     spacing = float(grid[1] - grid[0])
     points = _window_points(config.window, spacing, grid.size, config)
     order = min(config.polyorder, points - 1)
-    level = savgol_filter(y, points, order, mode="mirror")
-    slope = savgol_filter(y, points, order, deriv=1, delta=spacing, mode="mirror")
+    level = savgol_filter(y, points, order)
+    slope = savgol_filter(y, points, order, deriv=1, delta=spacing)
     # a local quadratic undershoots at the sharp onset of a blow-up, which would
     # fake a minimum there; the smoothed curve never leaves the data's range
     level = np.clip(level, np.min(y), np.max(y))
@@ -892,11 +891,9 @@ def _noise_response(x, grid, points: int, order: int) -> tuple[float, np.ndarray
     residual (raw minus smoothed). The pipeline is linear, so fixed unit-noise
     draws measure both exactly in expectation, whatever the spacing of the rates.
     """
-    from scipy.signal import savgol_filter
-
     noise = np.random.default_rng(0).standard_normal((x.size, NOISE_PROBES))
     on_grid = np.stack([np.interp(grid, x, col) for col in noise.T], axis=1)
-    smoothed_grid = savgol_filter(on_grid, points, order, axis=0, mode="mirror")
+    smoothed_grid = savgol_filter(on_grid, points, order, axis=0)
     smoothed = np.stack([np.interp(x, grid, col) for col in smoothed_grid.T], axis=1)
     gain = float(np.median(np.sqrt(np.mean(smoothed**2, axis=1))))
     residual_scale = np.sqrt(np.mean((noise - smoothed) ** 2, axis=1))
