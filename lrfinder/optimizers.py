@@ -45,7 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lrfinder.errors import LRFinderError
+from lrfinder.errors import LRFinderError, check_number
 from lrfinder.flat import flat_buffer, flat_views
 
 
@@ -71,15 +71,10 @@ def bias_correction(decay: float, t: int) -> float:
 
 
 def _hyper(name: str, value: float, low: float, high: float, *, low_open=False, high_open=True):
-    """Validate a hyperparameter against ``[low, high)`` (ends as flagged)."""
-    value = float(value)
-    too_low = value <= low if low_open else value < low
-    too_high = value >= high if high_open else value > high
-    if not math.isfinite(value) or too_low or too_high:
-        left = "(" if low_open else "["
-        right = ")" if high_open else "]"
-        raise LRFinderError(f"{name} must be in {left}{low}, {high}{right}, got {value!r}")
-    return value
+    """A hyperparameter checked against ``[low, high)`` (ends as flagged), as a float."""
+    closed = {(False, True): "left", (True, True): "neither", (False, False): "both"}
+    closed = closed.get((low_open, high_open), "right")
+    return float(check_number(name, value, low=low, high=high, closed=closed))
 
 
 @dataclass

@@ -198,11 +198,14 @@ def test_adam_by_hand():
     "factory, words",
     [
         (lambda: get_optimizer("nadam"), "unknown optimizer 'nadam'; choose one of"),
-        (lambda: OPTIMIZERS["momentum"](gamma=1.0), r"gamma must be in \[0.0, 1.0\)"),
-        (lambda: OPTIMIZERS["rmsprop"](rho=-0.1), "rho must be in"),
-        (lambda: OPTIMIZERS["adam"](beta2=1.5), "beta2 must be in"),
-        (lambda: OPTIMIZERS["adam"](eps=0.0), r"eps must be in \(0.0"),
-        (lambda: OPTIMIZERS["adagrad"](eps=float("nan")), "eps must be in"),
+        (
+            lambda: OPTIMIZERS["momentum"](gamma=1.0),
+            r"gamma must be a finite number in \[0, 1\), got 1.0",
+        ),
+        (lambda: OPTIMIZERS["rmsprop"](rho=-0.1), "rho must be a finite number in"),
+        (lambda: OPTIMIZERS["adam"](beta2=1.5), "beta2 must be a finite number in"),
+        (lambda: OPTIMIZERS["adam"](eps=0.0), r"eps must be a finite number in \(0, 1\)"),
+        (lambda: OPTIMIZERS["adagrad"](eps=float("nan")), "eps must be a finite number in"),
     ],
 )
 def test_bad_hyperparameters_name_the_field(factory, words):

@@ -179,7 +179,7 @@ def test_a_v1_file_without_a_recorded_gain_gets_its_optimizers(tmp_path):
 @pytest.mark.parametrize(
     "hyperparameters, words",
     [
-        ({"rho": 1.5}, "rho must be in [0.0, 1.0)"),
+        ({"rho": 1.5}, "rho must be a finite number in [0, 1)"),
         ({"momentum": 0.9}, "momentum"),
         ({"rho": "abc"}, "abc"),
     ],
