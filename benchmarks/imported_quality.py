@@ -270,26 +270,10 @@ def record_history(name: str, opt: str, seed: int, data_dir) -> None:
 
 
 def peer_steepest(lrs, smoothed) -> float | None:
-    """torch-lr-finder's own suggestion on its smoothed curve, through its plot()."""
-    import matplotlib
+    """torch-lr-finder's own suggestion on its smoothed curve (as in torch_quality.py)."""
+    from torch_quality import peer_steepest as steepest
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import torch
-    from torch_lr_finder import LRFinder
-
-    model = torch.nn.Linear(1, 1)
-    finder = LRFinder(model, torch.optim.SGD(model.parameters(), lr=1e-7), torch.nn.MSELoss())
-    finder.history = {"lr": list(map(float, lrs)), "loss": list(map(float, smoothed))}
-    fig, ax = plt.subplots()
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            _, lr = finder.plot(skip_start=10, skip_end=5, ax=ax, suggest_lr=True)
-    except (RuntimeError, ValueError):  # too few points for its skips
-        lr = None
-    finally:
-        plt.close(fig)
-    return None if lr is None else float(lr)
+    return steepest(lrs, smoothed)
 
 
 def readings(name: str, opt: str, seed: int) -> dict:

@@ -164,7 +164,7 @@ def peer_steepest(lrs, smoothed) -> float | None:
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             _, lr = finder.plot(skip_start=10, skip_end=5, ax=ax, suggest_lr=True)
-    except RuntimeError:  # fewer than skip_start + skip_end + 2 points
+    except (RuntimeError, ValueError):  # fewer than skip_start + skip_end + 2 points
         lr = None
     finally:
         plt.close(fig)

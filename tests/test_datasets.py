@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support import assert_one_line_error
 
 from lrfinder import datasets as ds
 from lrfinder.datasets import DATASETS, Dataset, _download, load_dataset, read_idx
@@ -23,15 +24,6 @@ from lrfinder.errors import LRFinderError
 MNIST_NAMES = [f for f, _ in _download._IDX_SOURCES["mnist"].files]
 MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
-
-
-def assert_one_line_error(excinfo, *needles: str) -> str:
-    """The message is one line and names every needle (input, problem, fix)."""
-    msg = str(excinfo.value)
-    assert "\n" not in msg, msg
-    for needle in needles:
-        assert needle in msg, f"{needle!r} not in {msg!r}"
-    return msg
 
 
 # --------------------------------------------------------------------------

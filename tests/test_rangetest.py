@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 import pytest
+from support import LearnsNothing
 
 from lrfinder import (
     LearningRateSearcher,
@@ -318,17 +319,6 @@ def test_public_names_all_resolve():
     assert set(lrfinder.__all__) == set(lrfinder._EXPORTS)
     with pytest.raises(AttributeError):
         lrfinder.not_a_name  # noqa: B018
-
-
-class LearnsNothing:
-    """A protocol model whose loss is noise around 1: no rate teaches it anything."""
-
-    def __init__(self):
-        self.params = {"w": np.zeros(2)}
-        self.rng = np.random.default_rng(0)
-
-    def loss_and_grads(self, x, y):
-        return 1.0 + 0.01 * self.rng.standard_normal(), {"w": np.zeros(2)}
 
 
 def test_default_test_is_extended_when_it_sees_no_learning():

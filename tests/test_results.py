@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+from support import LearnsNothing
 
 from lrfinder import (
     LearningRateSearcher,
@@ -242,17 +243,6 @@ def test_imported_curves_are_not_slow_and_have_no_cap(tmp_path):
 
 
 # -- find_lr fills them --------------------------------------------------------------------
-
-
-class LearnsNothing:
-    """A protocol model whose loss is noise around 1: no rate teaches it anything."""
-
-    def __init__(self):
-        self.params = {"w": np.zeros(2)}
-        self.rng = np.random.default_rng(0)
-
-    def loss_and_grads(self, x, y):
-        return 1.0 + 0.01 * self.rng.standard_normal(), {"w": np.zeros(2)}
 
 
 NOTHING = (np.zeros((100, 2)), np.linspace(0.0, 1.0, 100))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from support import LearnsNothing, assert_one_line_error
 
 from lrfinder import batches, validation
 from lrfinder.batches import ArrayData, as_array_data
@@ -24,15 +25,6 @@ from lrfinder.verification import verify
 
 X4 = np.arange(8.0).reshape(4, 2)
 F32_MAX = float(np.finfo(np.float32).max)
-
-
-def assert_one_line_error(excinfo, *needles: str) -> str:
-    """The message is one line and names every needle (input, problem, fix)."""
-    msg = str(excinfo.value)
-    assert "\n" not in msg, msg
-    for needle in needles:
-        assert needle in msg, f"{needle!r} not in {msg!r}"
-    return msg
 
 
 def labels(n: int) -> np.ndarray:
@@ -256,17 +248,6 @@ def test_labels_beyond_the_counting_table_are_still_checked():
 # --------------------------------------------------------------------------
 # Checked once per call, not per repeat or extension
 # --------------------------------------------------------------------------
-
-
-class LearnsNothing:
-    """A protocol model whose loss is noise around 1: find_lr extends its test."""
-
-    def __init__(self):
-        self.params = {"w": np.zeros(2)}
-        self.rng = np.random.default_rng(0)
-
-    def loss_and_grads(self, x, y):
-        return 1.0 + 0.01 * self.rng.standard_normal(), {"w": np.zeros(2)}
 
 
 @pytest.fixture
