@@ -173,26 +173,14 @@ def make_optimizer(name: str, params, lr: float):
 def train_once(name: str, opt: str, lr: float, seed: int, data_dir) -> tuple[float, bool]:
     """(test accuracy, diverged) after the budget at constant ``lr`` from ``seed``."""
     import torch
+    from torch_common import train_and_score
 
     torch.set_num_threads(1)
     x, y, x_test, y_test = tensors(name, data_dir)
     model = mlp(x.shape[1], seed)
     optimizer = make_optimizer(opt, model.parameters(), lr)
-    criterion = torch.nn.CrossEntropyLoss()
     batches = loader(x, y, seed=1000 + seed)
-    for _ in range(EPOCHS[name]):
-        for xb, yb in batches:
-            optimizer.zero_grad(set_to_none=True)
-            loss = criterion(model(xb), yb)
-            if not math.isfinite(loss.item()):
-                return 0.0, True
-            loss.backward()
-            optimizer.step()
-    with torch.no_grad():
-        out = model(x_test)
-    if not torch.isfinite(out).all():
-        return 0.0, True
-    return float((out.argmax(1) == y_test).double().mean()), False
+    return train_and_score(model, optimizer, [batches] * EPOCHS[name], x_test, y_test)
 
 
 def truth_path(name: str, opt: str, seeds: int) -> Path:

@@ -67,3 +67,28 @@ def loader(x, y, seed: int, batch: int = BATCH):
     generator = torch.Generator().manual_seed(seed)
     sampler = BatchSampler(RandomSampler(dataset, generator=generator), batch, drop_last=True)
     return DataLoader(dataset, sampler=sampler, batch_size=None)
+
+
+def train_and_score(model, optimizer, epochs, x_test, y_test):
+    """(test accuracy, diverged) after training on ``epochs``, an iterable of batch iterables.
+
+    Cross-entropy; a non-finite training loss or test output counts as diverged.
+    """
+    import math
+
+    import torch
+
+    criterion = torch.nn.CrossEntropyLoss()
+    for batches in epochs:
+        for xb, yb in batches:
+            optimizer.zero_grad(set_to_none=True)
+            loss = criterion(model(xb), yb)
+            if not math.isfinite(loss.item()):
+                return 0.0, True
+            loss.backward()
+            optimizer.step()
+    with torch.no_grad():
+        out = model(x_test)
+    if not torch.isfinite(out).all():
+        return 0.0, True
+    return float((out.argmax(1) == y_test).double().mean()), False

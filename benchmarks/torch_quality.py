@@ -59,7 +59,14 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
     + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
 )
 
-from torch_common import DEFAULT_DATA, loader, mlp, mnist_tensors, set_threads  # noqa: E402
+from torch_common import (  # noqa: E402
+    DEFAULT_DATA,
+    loader,
+    mlp,
+    mnist_tensors,
+    set_threads,
+    train_and_score,
+)
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 GRID = 10.0 ** np.arange(-5.0, 1.0 + 1e-9, 0.25)
@@ -94,24 +101,12 @@ def make_optimizer(name: str, params, lr: float):
 def train_once(data_dir: str, name: str, lr: float, seed: int) -> tuple[float, bool]:
     """(test accuracy, diverged) after one epoch at constant ``lr`` from ``seed``."""
     set_threads(1)
-    import torch
 
     x, y, x_test, y_test = mnist_tensors(data_dir)  # read once per worker process
     model = mlp(seed)
     optimizer = make_optimizer(name, model.parameters(), lr)
-    criterion = torch.nn.CrossEntropyLoss()
-    for xb, yb in loader(x, y, seed=1000 + seed):  # one epoch
-        optimizer.zero_grad(set_to_none=True)
-        loss = criterion(model(xb), yb)
-        if not math.isfinite(loss.item()):
-            return 0.0, True
-        loss.backward()
-        optimizer.step()
-    with torch.no_grad():
-        out = model(x_test)
-    if not torch.isfinite(out).all():
-        return 0.0, True
-    return float((out.argmax(1) == y_test).double().mean()), False
+    one_epoch = [loader(x, y, seed=1000 + seed)]
+    return train_and_score(model, optimizer, one_epoch, x_test, y_test)
 
 
 def truth(data_dir: str, name: str, seeds: int, jobs: int) -> dict:
