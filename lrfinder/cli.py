@@ -648,6 +648,7 @@ def _range_callback(progress, task, quiet: bool = False, clock=time.perf_counter
                     "--batch-size is faster",
                     markup=False,
                     highlight=False,
+                    soft_wrap=True,  # one line, however narrow the terminal
                 )
             state["noted"] = True
 
