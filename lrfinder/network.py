@@ -32,10 +32,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from lrfinder import names
 from lrfinder.errors import LRFinderError, check_count
 from lrfinder.flat import flat_buffer, flat_views
 
-ACTIVATIONS = ("relu", "sigmoid", "tanh")
+ACTIVATIONS = names.ACTIVATIONS  # ("relu", "sigmoid", "tanh"), the names users type
 LOSSES = ("cross_entropy", "binary_cross_entropy", "mse")
 
 #: Rows per chunk when :meth:`TwoLayerNet.evaluate` scores a large set, to bound memory.

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lrfinder import names
 from lrfinder.errors import LRFinderError
 
 __all__ = [
@@ -40,7 +41,7 @@ __all__ = [
 ]
 
 #: The kinds of problem a dataset can pose.
-TASKS = ("classification", "regression")
+TASKS = names.TASKS  # ("classification", "regression")
 
 #: Scale that maps uint8 pixels to [0, 1]: uint8 features are image data, kept as
 #: uint8 and multiplied by this (in float32) when a batch is taken.

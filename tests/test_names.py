@@ -14,13 +14,19 @@ def test_every_registry_has_exactly_the_names_in_order():
     from lrfinder.schedules import TRAINING_SCHEDULES
     from lrfinder.validation import TASKS
 
-    assert tuple(OPTIMIZERS) == names.OPTIMIZERS
+    assert tuple(OPTIMIZERS) == names.OPTIMIZERS  # the implementations, keyed by the names
     assert tuple(RULES) == METHODS == names.METHODS
-    assert tuple(ACTIVATIONS) == names.ACTIVATIONS
-    assert tuple(DATASETS) == names.DATASETS
-    assert tuple(TASKS) == names.TASKS
+    assert ACTIVATIONS is names.ACTIVATIONS and TASKS is names.TASKS  # the names themselves
+    assert DATASETS is names.DATASETS
     assert tuple(TRAINING_SCHEDULES) == names.TRAIN_SCHEDULES
     assert names.DEFAULT_TRAIN_SCHEDULE in names.TRAIN_SCHEDULES
+
+
+def test_every_dataset_name_has_a_loader():
+    from lrfinder.datasets._download import _IDX_SOURCES as IDX
+    from lrfinder.datasets._synthetic import SYNTHETIC
+
+    assert set(names.DATASETS) == {"digits", *IDX, *SYNTHETIC}
 
 
 def test_the_cli_choices_are_the_names():

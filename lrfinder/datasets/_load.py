@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lrfinder import names
 from lrfinder.datasets._base import TEST_FRACTION, Dataset, subsample
 from lrfinder.datasets._download import load_idx_dataset
 from lrfinder.datasets._files import USER_SUFFIXES, load_user_file
@@ -21,7 +22,7 @@ from lrfinder.datasets._synthetic import SYNTHETIC, make_synthetic
 from lrfinder.errors import LRFinderError
 
 #: Built-in dataset names accepted by :func:`load_dataset`.
-DATASETS = ("digits", "mnist", "fashion-mnist", *SYNTHETIC)
+DATASETS = names.DATASETS  # digits, the two IDX sets, then the synthetic ones
 
 
 def _is_path(name_or_path) -> bool:
