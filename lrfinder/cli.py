@@ -406,6 +406,15 @@ PlotOpt = Annotated[
         metavar="FILE", help="Save a figure here (.png, .svg or .pdf).", rich_help_panel=_OUTPUT
     ),
 ]
+PresmoothedOpt = Annotated[
+    str,
+    typer.Option(
+        metavar="detect|no|BETA",
+        help="For a curve recorded elsewhere: detect whether it was smoothed by an EMA (as "
+        "torch-lr-finder and fastai record it) and undo it, read it as raw (no), or undo an "
+        "EMA of factor BETA.",
+    ),
+]
 ResultArg = Annotated[
     Path,
     typer.Argument(
@@ -564,10 +573,25 @@ def _build_model(data, hidden: int, activation: Activation, seed: int):
         return TwoLayerNet.for_dataset(data, hidden, activation=activation.value, seed=seed)
 
 
-def _load_result(path: Path):
+def _load_result(path: Path, presmoothed: str = "detect"):
     from lrfinder.results import load_result
 
-    return load_result(path)
+    return load_result(path, presmoothed=_presmoothed(presmoothed))
+
+
+def _presmoothed(text: str):
+    """``--presmoothed``: "detect", "no" (read as raw) or an EMA factor such as 0.95."""
+    if text == "detect":
+        return "detect"
+    if text == "no":
+        return False
+    try:
+        return float(text)
+    except ValueError:
+        raise LRFinderError(
+            f"--presmoothed {text!r}: give detect, no, or the EMA factor the curve was "
+            "smoothed with (e.g. 0.95)"
+        ) from None
 
 
 def _fmt(lr: float | None) -> str:
@@ -1001,9 +1025,10 @@ def analyze(
     result_file: ResultArg,
     method: MethodOpt = Method.auto,
     quiet: QuietOpt = False,
+    presmoothed: PresmoothedOpt = "detect",
 ) -> None:
     """Analyse a saved run again, without training."""
-    result = _load_result(result_file)
+    result = _load_result(result_file, presmoothed)
     _answer_line(result, method, quiet)
     if not quiet:
         _describe(result, method)
@@ -1028,10 +1053,11 @@ def plot(
             case_sensitive=False, metavar="NAME", help="The suggestion that titles the figure."
         ),
     ] = Method.auto,
+    presmoothed: PresmoothedOpt = "detect",
 ) -> None:
     """Plot a saved run (a --json result or an lr,loss CSV)."""
     _check_output(output, "--output", IMAGE_SUFFIXES)
-    result = _load_result(result_file)
+    result = _load_result(result_file, presmoothed)
     _plot(result, output, method)
     typer.echo(f"wrote {output}")
 

@@ -999,3 +999,15 @@ def test_verify_refuses_a_frameworks_run_and_says_what_to_do(tmp_path, framework
     path.write_text(json.dumps(data))
     line = assert_bad_input(invoke(["verify", path, "--dataset", "digits"]), framework)
     assert "cannot rebuild" in line
+
+
+def test_analyze_presmoothed_detects_reads_raw_or_undoes_a_given_factor():
+    history = Path(__file__).parent / "data" / "torch_lr_finder_history.json"
+    detected = invoke(["analyze", history, "-q"])
+    raw = invoke(["analyze", history, "--presmoothed", "no", "-q"])
+    given = invoke(["analyze", history, "--presmoothed", "0.95", "-q"])
+    assert detected.exit_code == raw.exit_code == given.exit_code == 0, detected.output
+    assert detected.stdout == given.stdout != raw.stdout  # torch-lr-finder's default, 0.95
+    assert float(raw.stdout) > float(detected.stdout)  # the EMA's lag pushes the rate up
+    assert_bad_input(invoke(["analyze", history, "--presmoothed", "x"]), "--presmoothed", "0.95")
+    assert_bad_input(invoke(["analyze", history, "--presmoothed", "1.5"]), "presmoothed")
