@@ -1224,7 +1224,9 @@ def compare(
                 "no optimizer got a learning rate, so there is nothing to plot; widen the "
                 "schedule with --start/--end"
             )
-        plot_histories(histories, path, target=target)
+        kind = {"onecycle": "a 1cycle", "constant": "a constant", "cosine": "a cosine"}
+        title = f"Each optimizer trained with {kind[train_schedule.value]} schedule on its finding"
+        plot_histories(histories, path, target=target, title=title)
 
     failures = _write(
         [

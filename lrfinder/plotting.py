@@ -615,7 +615,13 @@ def _step_rates(history) -> np.ndarray:
     return np.asarray(getattr(history, "step_lrs", ()), dtype=float).ravel()
 
 
-def plot_histories(histories: Mapping, path=None, target: float | None = None):
+#: The title of :func:`plot_histories` when none is given.
+HISTORIES_TITLE = "Training with each optimizer"
+
+
+def plot_histories(
+    histories: Mapping, path=None, target: float | None = None, title: str | None = None
+):
     """Compare training runs: validation accuracy and loss against steps.
 
     Parameters
@@ -628,6 +634,8 @@ def plot_histories(histories: Mapping, path=None, target: float | None = None):
     target : float, optional
         A target validation accuracy in (0, 1]: drawn as a horizontal line, and
         the legend says at which step each run first reached it.
+    title : str, optional
+        The figure's title (default :data:`HISTORIES_TITLE`).
 
     Returns
     -------
@@ -733,7 +741,7 @@ def plot_histories(histories: Mapping, path=None, target: float | None = None):
         rate_ax.set_ylabel("learning rate")
         rate_ax.grid(True, which="major", alpha=0.3)
         rate_ax.set_title("Learning rate at each step", fontsize=10, loc="left")
-    fig.suptitle("Training with each optimizer", fontsize=13, fontweight="bold")
+    fig.suptitle(title or HISTORIES_TITLE, fontsize=13, fontweight="bold")
 
     if save_path is not None:
         save_figure(fig, save_path)

@@ -309,6 +309,9 @@ def test_plot_histories(tmp_path):
     assert "diverged" in text and "target accuracy 0.9" in text
     assert fig.axes[0].get_ylabel() == "validation accuracy"
     assert fig.axes[1].get_ylim()[1] < 10  # the diverged loss does not squash the rest
+    assert fig._suptitle.get_text() == "Training with each optimizer"
+    titled = plot_histories(histories, title="Each optimizer trained with a 1cycle schedule")
+    assert titled._suptitle.get_text() == "Each optimizer trained with a 1cycle schedule"
 
 
 def test_plot_histories_regression_and_bad_input(tmp_path):
