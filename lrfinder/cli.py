@@ -105,21 +105,22 @@ def _usage_message(err) -> str:
     return err.format_message().replace("Value error, ", "").rstrip(".") + hint
 
 
-_warned: set[str] = set()
+def _warning_printer(show_other: Callable) -> Callable:
+    """A ``warnings.showwarning`` for one command: lrfinder's own warnings as one line
+    each, once per message; any other warning as ``show_other`` shows it."""
+    seen: set[str] = set()
 
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        if not issubclass(category, LRFinderWarning):
+            show_other(message, category, filename, lineno, file, line)
+            return
+        text = _one_line(str(message))
+        if text not in seen:
+            seen.add(text)
+            typer.echo(f"lrfinder: warning: {text}", err=True)
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """lrfinder's own warnings as one line each (once per message); others as Python shows them."""
-    if not issubclass(category, LRFinderWarning):
-        _show_python_warning(message, category, filename, lineno, file, line)
-        return
-    text = _one_line(str(message))
-    if text not in _warned:
-        _warned.add(text)
-        typer.echo(f"lrfinder: warning: {text}", err=True)
+    return show
 
-
-_show_python_warning = warnings.showwarning
 
 #: Options that take several values when repeated; any other option given twice is
 #: warned about (click keeps the last one silently).
@@ -140,10 +141,10 @@ def _warn_repeated_options(args: list[str]) -> None:
         if count > 1 and name not in REPEATABLE.get(command, ()):
             i = max(j for j, a in enumerate(args) if a == name or a.startswith(name + "="))
             given = args[i].split("=", 1)[1] if "=" in args[i] else " ".join(args[i + 1 : i + 2])
-            typer.echo(
-                f"lrfinder: warning: {name} was given {count} times; only the last one "
-                f"({given}) counts",
-                err=True,
+            warnings.warn(
+                f"{name} was given {count} times; only the last one ({given}) counts",
+                LRFinderWarning,
+                stacklevel=2,
             )
 
 
@@ -179,11 +180,11 @@ def main(args: list[str] | None = None) -> None:
     module docstring lists.
     """
     args = sys.argv[1:] if args is None else list(args)
-    _warn_repeated_options(args)
     try:
         with warnings.catch_warnings():
-            warnings.showwarning = _show_warning
+            warnings.showwarning = _warning_printer(warnings.showwarning)
             warnings.simplefilter("always", LRFinderWarning)
+            _warn_repeated_options(args)
             code = app(args=args, prog_name="lrfinder", standalone_mode=False)
     except LRFinderError as err:
         _fail(EXIT_BAD_INPUT, _with_option(str(err)))
@@ -555,7 +556,8 @@ def _load_data(dataset: str, data_dir, download: bool, n_samples, task: Task | N
             )
     except LRFinderError as err:
         raise LRFinderError(f"--dataset: {err}") from None
-    if task is None and data.task == "regression" and Path(dataset).suffix in (".npz", ".csv"):
+    user_file = Path(dataset).suffix.lower() in (".npz", ".csv")
+    if task is None and data.task == "regression" and user_file:
         warnings.warn(
             f"the labels of {dataset} are not all whole numbers, so they are read as "
             "regression targets (mean squared error); if they are classes, save them as "
