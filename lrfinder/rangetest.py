@@ -340,14 +340,15 @@ def check_per(per) -> str:
 
 def epoch_schedule(schedule: LearningRateSearcher, steps_per_epoch: int):
     """``(schedule, lrs)`` with each step of ``schedule`` held for ``steps_per_epoch`` steps."""
-    lrs = np.repeat(schedule.steps(), steps_per_epoch)
-    if lrs.size > MAX_STEPS:
+    steps = len(schedule) * steps_per_epoch  # checked before any array is made
+    if steps > MAX_STEPS:
         raise LRFinderError(
-            f"per='epoch' makes the {len(schedule)} rates of the schedule "
-            f"{lrs.size:,} steps ({steps_per_epoch} per epoch), more than {MAX_STEPS:,}; "
+            f"per='epoch' makes the {len(schedule)} epochs of the schedule "
+            f"{steps:,} steps ({steps_per_epoch} per epoch), more than {MAX_STEPS:,}; "
             "use fewer iterations, a larger batch_size or per='step'"
         )
-    return schedule.per_epoch(steps_per_epoch), lrs
+    longer = schedule.per_epoch(steps_per_epoch)
+    return longer, longer.steps()
 
 
 def zoom_schedule(result: RangeTestResult, num: int = DEFAULT_NUM) -> LearningRateSearcher:
@@ -507,13 +508,11 @@ def _runs_as_jobs(model, opt, train, config, val, callback, model_backup, opt_ba
 
     here = effective_n_jobs(n_jobs) == 1
     runs, lrs = config.repeats, config.lrs
-    tasks = [
-        (model, opt, train, config, run, val, model_backup, opt_backup, None) for run in range(runs)
+    tasks = [  # run here, a job's every step reaches the callback
+        (model, opt, train, config, run, val, model_backup, opt_backup)
+        + (for_run(callback, run, runs, lrs.size) if here else None,)
+        for run in range(runs)
     ]
-    if here:  # every step reaches the callback
-        tasks = [
-            (*task[:-1], for_run(callback, run, runs, lrs.size)) for run, task in enumerate(tasks)
-        ]
 
     def finished(run: int, outcome) -> None:
         if callback is not None and not here:
