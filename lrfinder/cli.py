@@ -37,6 +37,7 @@ from typer.core import TyperCommand
 
 from lrfinder import names
 from lrfinder.errors import LRFinderError, LRFinderWarning
+from lrfinder.outputs import FIGURE_SUFFIXES
 
 try:  # typer >= 0.22 ships click inside itself; TyperException is the public base of its errors
     from typer import TyperException as _ClickError
@@ -50,8 +51,8 @@ EXIT_INTERRUPTED = 130
 #: Set this environment variable to 1 to get the traceback of an unexpected error.
 DEBUG_ENV = "LRFINDER_DEBUG"
 
-#: Figure formats ``--plot`` and ``plot -o`` accept.
-IMAGE_SUFFIXES = (".png", ".svg", ".pdf")
+#: Figure formats ``--plot`` and ``plot -o`` accept (the plotting module's).
+IMAGE_SUFFIXES = FIGURE_SUFFIXES
 
 #: Name of the file a Ctrl-C'd search saves to when no ``--json`` was given.
 INTERRUPTED_NAME = "lrfinder-interrupted-{stamp}.json"
