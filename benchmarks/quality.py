@@ -34,6 +34,7 @@ Run from the repository root::
     python benchmarks/quality.py --jobs 2                      # digits and mnist
     python benchmarks/quality.py --datasets all --jobs 2       # every dataset
     python benchmarks/quality.py --quick                       # digits, sgd+adam, 2 runs
+    python benchmarks/quality.py --config good_quantile=0.5    # a variant of the reading
 
 Range tests and truth are cached in ``benchmarks/.cache`` (delete it after changing
 the range test). MNIST is read from ``--data-dir``, ``$LRFINDER_DATA`` or the
@@ -337,6 +338,40 @@ def score_cell(suggestions, t: Truth) -> CellScore:
     )
 
 
+def analysis_config(pairs: list[str]):
+    """An ``AnalysisConfig`` with the ``FIELD=VALUE`` overrides of ``--config``."""
+    from dataclasses import fields
+
+    from lrfinder.analysis import AnalysisConfig
+
+    known = {f.name: f for f in fields(AnalysisConfig)}
+    changes = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or name not in known:
+            _usage_error(
+                f"--config {pair!r}: give FIELD=VALUE with FIELD one of {', '.join(known)}"
+            )
+        default = getattr(AnalysisConfig(), name)
+        try:
+            changes[name] = (
+                tuple(float(v) for v in value.split(","))
+                if isinstance(default, tuple)
+                else type(default)(value)
+            )
+        except ValueError:
+            _usage_error(f"--config {pair!r}: {value!r} is not a {type(default).__name__}")
+    try:
+        return AnalysisConfig(**changes)
+    except ValueError as err:  # LRFinderError: a value out of range
+        _usage_error(f"--config: {err}")
+
+
+def _usage_error(message: str):
+    print(f"quality.py: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def evaluate(cells, inits, orders, truth_seeds, methods, suggest_options) -> dict:
     from lrfinder.analysis import suggest
 
@@ -441,6 +476,14 @@ def main(argv=None) -> int:
     parser.add_argument("--truth-seeds", type=int, default=3, help="seeds of the grid search")
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--window", type=float, default=None, help="smoothing window, decades")
+    parser.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="score an AnalysisConfig variant on the same runs, e.g. --config good_quantile=0.5 "
+        "(repeatable; the cached range tests are reused, only the reading changes)",
+    )
     parser.add_argument("--jobs", type=int, default=1, help="joblib worker processes")
     parser.add_argument("--data-dir", default=None, help="folder holding mnist/")
     parser.add_argument("--quick", action="store_true", help="digits, sgd+adam, 2 runs")
@@ -467,6 +510,8 @@ def main(argv=None) -> int:
 
     compute(cells, inits, orders, truth_seeds, root, args.jobs)
     options = {} if args.window is None else {"window": args.window}
+    if args.config:
+        options["config"] = analysis_config(args.config)
     table = evaluate(cells, inits, orders, truth_seeds, methods, options)
     print(report(table, methods, len(inits) * len(orders)))
     if args.export_truth:

@@ -12,7 +12,13 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "mnist"
+#: Where the torch benchmarks look for MNIST unless given ``--data-dir``:
+#: ``$LRFINDER_DATA/mnist`` when that is set, else ``../shared/data/mnist`` beside the repository.
+DEFAULT_DATA = (
+    Path(os.environ["LRFINDER_DATA"]) / "mnist"
+    if os.environ.get("LRFINDER_DATA")
+    else ROOT.parent / "shared" / "data" / "mnist"
+)
 N_IN, HIDDEN, N_OUT, BATCH = 784, 128, 10, 64
 
 
