@@ -51,9 +51,6 @@ EXIT_INTERRUPTED = 130
 #: Set this environment variable to 1 to get the traceback of an unexpected error.
 DEBUG_ENV = "LRFINDER_DEBUG"
 
-#: Figure formats ``--plot`` and ``plot -o`` accept (the plotting module's).
-IMAGE_SUFFIXES = FIGURE_SUFFIXES
-
 #: Name of the file a Ctrl-C'd search saves to when no ``--json`` was given.
 INTERRUPTED_NAME = "lrfinder-interrupted-{stamp}.json"
 
@@ -933,7 +930,7 @@ def search(
     """Run the learning-rate range test and suggest a learning rate."""
     _check_output(json_path, "--json")
     _check_output(csv_path, "--csv")
-    _check_output(plot, "--plot", IMAGE_SUFFIXES)
+    _check_output(plot, "--plot", FIGURE_SUFFIXES)
     _check_output(verify_json, "--verify-json")
     if not verify and (verify_steps is not None or verify_json is not None):
         raise LRFinderError(
@@ -1059,7 +1056,7 @@ def plot(
     presmoothed: PresmoothedOpt = "detect",
 ) -> None:
     """Plot a saved run (a --json result or an lr,loss CSV)."""
-    _check_output(output, "--output", IMAGE_SUFFIXES)
+    _check_output(output, "--output", FIGURE_SUFFIXES)
     result = _load_result(result_file, presmoothed)
     _plot(result, output, method)
     typer.echo(f"wrote {output}")
@@ -1161,7 +1158,7 @@ def compare(
     from the same weights with it, and compares them.
     """
     _check_output(json_path, "--json")
-    _check_output(plot, "--plot", IMAGE_SUFFIXES)
+    _check_output(plot, "--plot", FIGURE_SUFFIXES)
     schedule = _schedule(segments, start, end, num, mode)
     data = _load_data(dataset, data_dir, download, n_samples, task, seed)
 
@@ -1227,8 +1224,8 @@ def compare(
                 "no optimizer got a learning rate, so there is nothing to plot; widen the "
                 "schedule with --start/--end"
             )
-        kind = {"onecycle": "a 1cycle", "constant": "a constant", "cosine": "a cosine"}
-        title = f"Each optimizer trained with {kind[train_schedule.value]} schedule on its finding"
+        shown = {"onecycle": "1cycle"}.get(train_schedule.value, train_schedule.value)
+        title = f"Each optimizer trained with a {shown} schedule on its finding"
         plot_histories(histories, path, target=target, title=title)
 
     failures = _write(
@@ -1579,7 +1576,7 @@ def verify_command(
 ) -> None:
     """Check a saved run's suggestion by training from scratch."""
     _check_output(json_path, "--json")
-    _check_output(plot, "--plot", IMAGE_SUFFIXES)
+    _check_output(plot, "--plot", FIGURE_SUFFIXES)
     rates = _parse_lrs(lrs)
     result = _load_result(result_file)
     settings = result.settings
