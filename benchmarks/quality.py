@@ -342,9 +342,9 @@ def analysis_config(pairs: list[str]):
     """An ``AnalysisConfig`` with the ``FIELD=VALUE`` overrides of ``--config``."""
     from dataclasses import fields
 
-    from lrfinder.analysis import AnalysisConfig
+    from lrfinder.analysis import DEFAULT_CONFIG, AnalysisConfig
 
-    known = {f.name: f for f in fields(AnalysisConfig)}
+    known = [f.name for f in fields(AnalysisConfig)]
     changes = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
@@ -352,7 +352,7 @@ def analysis_config(pairs: list[str]):
             _usage_error(
                 f"--config {pair!r}: give FIELD=VALUE with FIELD one of {', '.join(known)}"
             )
-        default = getattr(AnalysisConfig(), name)
+        default = getattr(DEFAULT_CONFIG, name)
         try:
             changes[name] = (
                 tuple(float(v) for v in value.split(","))
