@@ -260,3 +260,37 @@ def test_cold_start_gain_by_name():
     # ... but hyperparameters that do not build the named optimizer are an error, not 1
     with pytest.raises(LRFinderError, match="rmsprop"):
         cold_start_gain("rmsprop", {"momentum": 0.9})
+
+
+def _mean_age(weights: np.ndarray) -> float:
+    return float(np.sum(np.arange(weights.size) * weights) / np.sum(weights))
+
+
+@pytest.mark.parametrize("beta", [0.5, 0.9, 0.99])
+def test_momentum_lag_is_the_mean_age_of_the_averaged_gradients(beta):
+    from lrfinder.optimizers import Momentum, average_lag
+
+    k = np.arange(20000)
+    heavy_ball = beta**k  # v = beta v + g
+    assert Momentum(gamma=beta).momentum_lag == pytest.approx(_mean_age(heavy_ball))
+    assert Adam(beta1=beta).momentum_lag == pytest.approx(_mean_age(heavy_ball))
+    nesterov = beta ** (k + 1.0)  # g + beta v
+    nesterov[0] += 1.0
+    assert average_lag(beta, nesterov=True) == pytest.approx(_mean_age(nesterov))
+
+
+@pytest.mark.parametrize("name", ["sgd", "adagrad", "rmsprop", "adadelta"])
+def test_rules_without_a_gradient_average_have_no_lag(name):
+    assert get_optimizer(name).momentum_lag == 0.0
+
+
+def test_momentum_lag_is_rebuilt_from_a_name_and_hyperparameters():
+    from lrfinder.optimizers import average_lag, momentum_lag
+
+    assert momentum_lag("momentum", {"gamma": 0.5}) == pytest.approx(1.0)
+    assert momentum_lag("Adam", None) == pytest.approx(9.0)
+    assert momentum_lag("torch.optim.SGD", {"momentum": 0.9}) == 0.0  # unknown: no lag known
+    with pytest.raises(LRFinderError, match="momentum_lag"):
+        momentum_lag("momentum", {"gamma": 1.5})
+    with pytest.raises(LRFinderError, match="decay"):
+        average_lag(1.0)
