@@ -42,7 +42,7 @@ if int(keras.__version__.split(".")[0]) < 3:  # pragma: no cover
 
 from lrfinder import _frameworks
 from lrfinder.errors import LRFinderError, check_count
-from lrfinder.optimizers import RMSProp
+from lrfinder.optimizers import RMSProp, average_lag
 from lrfinder.progress import ProgressCallback, for_run
 from lrfinder.rangetest import (
     COMPLETED,
@@ -339,6 +339,24 @@ def cold_start_gain(optimizer) -> float:
     return 1.0
 
 
+def momentum_lag(optimizer) -> float:
+    """How many steps late the loss answers the rate under a Keras optimizer.
+
+    The mean age of the gradients in its moving average (see
+    :attr:`lrfinder.optimizers.Optimizer.momentum_lag`): ``beta_1`` for the Adam
+    family, ``momentum`` for SGD (Nesterov's one factor more) and RMSprop, 0 for
+    the others.
+    """
+    optimizer = getattr(optimizer, "inner_optimizer", optimizer)  # LossScaleOptimizer
+    beta = getattr(optimizer, "beta_1", None)
+    if isinstance(beta, (int, float)):
+        return average_lag(float(beta))
+    momentum = getattr(optimizer, "momentum", None)
+    if isinstance(momentum, (int, float)) and momentum > 0:
+        return average_lag(float(momentum), nesterov=bool(getattr(optimizer, "nesterov", False)))
+    return 0.0
+
+
 def _build(model, data: _Data) -> None:
     if not model.built:  # its weights must exist before they are saved
         model(data.first())
@@ -533,6 +551,7 @@ class _Test:
             "backend": keras.backend.backend(),
             "optimizer": f"keras.optimizers.{type(optimizer).__name__}",
             "optimizer_hyperparameters": _frameworks.plain(config, skip=("name", "learning_rate")),
+            "momentum_lag": momentum_lag(optimizer),
             "schedule": repr(schedule),
             "planned_steps": int(lrs.size),
             "batch_size": int(self.data.batch_size) if self.data.arrays else None,

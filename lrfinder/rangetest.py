@@ -587,6 +587,8 @@ class RangeTestConfig:
             "optimizer_hyperparameters": dict(opt.hyperparameters),
             # the schema-1 key (the analyser reads result.cold_start_gain), still written
             "cold_start_gain": gain,
+            # read by the analyser (lrfinder.analysis reads settings["momentum_lag"])
+            "momentum_lag": opt.momentum_lag,
             "schedule": self.schedule,
             "planned_steps": int(self.lrs.size),
             "batch_size": self.batch_size,

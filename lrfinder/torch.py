@@ -44,7 +44,7 @@ except ImportError as err:  # pragma: no cover - the message is the point
 
 from lrfinder import _frameworks
 from lrfinder.errors import LRFinderError, check_count
-from lrfinder.optimizers import Optimizer, RMSProp
+from lrfinder.optimizers import Optimizer, RMSProp, average_lag
 from lrfinder.progress import ProgressCallback, for_run
 from lrfinder.rangetest import (
     COMPLETED,
@@ -229,6 +229,22 @@ def cold_start_gain(optimizer) -> float:
         if isinstance(optimizer, cls):
             return float(gain(optimizer))
     return 1.0
+
+
+def momentum_lag(optimizer) -> float:
+    """How many steps late the loss answers the rate under a torch optimizer.
+
+    The mean age of the gradients in its moving average (see
+    :attr:`lrfinder.optimizers.Optimizer.momentum_lag`): ``betas[0]`` for the Adam
+    family, ``momentum`` for SGD (Nesterov's one factor more) and RMSprop, 0 for
+    the others. Read from the optimizer's defaults.
+    """
+    d = optimizer.defaults
+    if isinstance(d.get("betas"), (tuple, list)) and d["betas"]:
+        return average_lag(float(d["betas"][0]))
+    if d.get("momentum"):
+        return average_lag(float(d["momentum"]), nesterov=bool(d.get("nesterov")))
+    return 0.0
 
 
 def _qualified(optimizer) -> str:
@@ -545,6 +561,7 @@ def find_lr(
         "torch_version": torch.__version__,
         "optimizer": _qualified(optimizer),
         "optimizer_hyperparameters": _frameworks.plain(optimizer.defaults, skip=("lr",)),
+        "momentum_lag": momentum_lag(optimizer),
         "param_group_lr_ratios": _GroupRates(optimizer).ratios,
         "schedule": repr(schedule),
         "planned_steps": int(lrs.size),

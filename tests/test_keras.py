@@ -192,6 +192,17 @@ def test_cold_start_gain_of_rmsprop_and_json_round_trip(digits, tmp_path):
     assert lk.find_lr(net(), *digits, schedule=SHORT).cold_start_gain == 1.0
 
 
+def test_the_momentum_lag_is_recorded(digits):
+    assert lk.momentum_lag(keras.optimizers.SGD()) == 0.0
+    assert lk.momentum_lag(keras.optimizers.SGD(momentum=0.9)) == pytest.approx(9.0)
+    assert lk.momentum_lag(keras.optimizers.SGD(momentum=0.9, nesterov=True)) == pytest.approx(8.1)
+    assert lk.momentum_lag(keras.optimizers.Adam(beta_1=0.5)) == pytest.approx(1.0)
+    assert lk.momentum_lag(keras.optimizers.Adagrad()) == 0.0
+    result = lk.find_lr(net(), *digits, schedule=SHORT)
+    assert result.settings["momentum_lag"] == pytest.approx(9.0)
+    assert result.suggestion == result.suggest(momentum_lag=9.0).lr
+
+
 @pytest.mark.parametrize(
     "make, args, words",
     [

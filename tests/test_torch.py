@@ -369,6 +369,22 @@ def test_cold_start_gain_of_rmsprop_is_recorded(loader):
     assert adam.cold_start_gain == 1.0
 
 
+def test_the_momentum_lag_is_recorded_and_read(loader):
+    model = mlp()
+    params = model.parameters
+    sgd = torch.optim.SGD(params(), lr=0.1)
+    heavy = torch.optim.SGD(params(), lr=0.1, momentum=0.9)
+    nesterov = torch.optim.SGD(params(), lr=0.1, momentum=0.9, nesterov=True)
+    assert lt.momentum_lag(sgd) == 0.0
+    assert lt.momentum_lag(heavy) == pytest.approx(9.0)
+    assert lt.momentum_lag(nesterov) == pytest.approx(8.1)
+    assert lt.momentum_lag(torch.optim.AdamW(params(), betas=(0.5, 0.999))) == pytest.approx(1.0)
+    assert lt.momentum_lag(torch.optim.Adagrad(params())) == 0.0
+    result = lt.find_lr(model, loader, torch.optim.Adam(params()), CE, schedule=SHORT)
+    assert result.settings["momentum_lag"] == pytest.approx(9.0)
+    assert result.suggestion == result.suggest(momentum_lag=9.0).lr
+
+
 def test_the_result_round_trips_and_the_cli_reads_it(loader, tmp_path):
     from cli_run import run_cli
 
