@@ -59,19 +59,27 @@ threshold (such as "the lowest rate within 5% of the minimum") jumps by a
 decade when a small change in the curve moves a hump above or below the line.
 ``auto`` weighs the whole curve instead. Every rate gets the weight
 ``exp(-excess / temperature)``, where ``excess`` is how far its smoothed loss
-lies above the minimum and ``temperature`` is
-:attr:`AnalysisConfig.good_temperature` of the total drop: the rates of the
-bottom count fully, a rate that has done only part of the descent counts
-little, and a short dip just before the blow-up counts only as much as it is
-wide. ``auto`` suggests the :attr:`AnalysisConfig.good_quantile` quantile of
-that weight along ``log10(lr)``: the lower edge of the good region, where the
-descent is done but the cliff is still far. The rule is continuous in the
+lies above the bottom and ``temperature`` is
+:attr:`AnalysisConfig.good_temperature` of the total drop. The bottom is the
+lowest level the curve holds over a whole smoothing window
+(:func:`held_minimum`), so a dip narrower than the window, which the smoothing
+cannot resolve, does not lower it. The rates of the bottom count fully, a
+rate that has done only part of the descent counts little, and a short dip
+just before the blow-up counts only as much as it is wide. ``auto`` suggests
+the :attr:`AnalysisConfig.good_quantile` quantile of that weight along
+``log10(lr)``, its median: the middle of the good region.
+Read as how likely each rate is to be the best, the median is the estimate
+with the least expected error in decades. The rule is continuous in the
 curve, so noise of the curve's own size moves it little (a tested property).
 
-Two corrections then keep the rate safe for a run that starts from scratch,
-which the test, having warmed up the model and optimizer at tiny rates, never
-is. They are applied in one visible step, :func:`correct`, and only to ``auto``:
+Three corrections then read the test as a run from scratch would see it. They
+are applied in one visible step, :func:`correct`, and only to ``auto``:
 
+* an optimizer that steps along a moving average of its gradients (Momentum,
+  Adam) answers each rate ``beta / (1 - beta)`` steps late while the rate
+  rises, so its whole curve sits too high; the rate is read back that many
+  steps along the schedule (see
+  :attr:`lrfinder.optimizers.Optimizer.momentum_lag`);
 * a slow learner (the default test saw no learning and had to be extended)
   falls only near the largest stable rate, so ``auto`` backs off towards
   minimum / 10 (:attr:`AnalysisConfig.slow_backoff_weight`);
@@ -96,7 +104,7 @@ from typing import Any
 
 import numpy as np
 
-from lrfinder.errors import LRFinderError, check_count, check_positive
+from lrfinder.errors import LRFinderError, check_count, check_number, check_positive
 from lrfinder.savgol import savgol_coeffs, savgol_filter
 
 __all__ = [
@@ -105,6 +113,7 @@ __all__ = [
     "STATUSES",
     "Analysis",
     "AnalysisConfig",
+    "Corrections",
     "Curve",
     "GoodRegion",
     "Landmarks",
@@ -119,8 +128,10 @@ __all__ = [
     "estimate_noise",
     "find_landmarks",
     "good_region",
+    "held_minimum",
     "median_over_runs",
     "read",
+    "read_back",
     "smooth",
     "suggest",
 ]
@@ -185,14 +196,18 @@ class AnalysisConfig:
     fall_start_slope_fraction: float = 0.1
     #: ``auto`` weighs each rate by ``exp(-excess / (good_temperature * drop))``:
     #: a rate whose smoothed loss lies this fraction of the total drop above the
-    #: minimum counts 1/e as much as the minimum. As a fraction of the drop it is
+    #: bottom (the lowest level held over a smoothing window, :func:`held_minimum`)
+    #: counts 1/e as much as the bottom. As a fraction of the drop it is
     #: above the smoothed curve's noise on every curve that is not flat (the drop
     #: exceeds ``flat_sigmas`` of it), so the weight follows the curve, not noise.
     good_temperature: float = 0.15
-    #: ``auto`` suggests this quantile of that weight along log10(lr): the lower
-    #: quartile of the good region, where the descent is done and the cliff at its
-    #: upper end is furthest.
-    good_quantile: float = 0.25
+    #: ``auto`` suggests this quantile of that weight along log10(lr). Read as how
+    #: likely each rate is to be the best, the median is the estimate with the least
+    #: expected error in decades, the unit in which a wrong rate costs. A lower
+    #: quantile is not safer: it lands on the unfinished descent of slow problems.
+    #: Momentum's late response, which made the good region look higher than it is,
+    #: is corrected separately (:func:`correct`).
+    good_quantile: float = 0.5
     #: The band is at least this many decades either side of the suggestion: the
     #: spread between single runs of the same test that the quality benchmark
     #: measures (``benchmarks/quality.py``), so that the band is honest about it.
@@ -543,6 +558,24 @@ def _recorded_gain(result) -> float:
     from lrfinder.optimizers import cold_start_gain
 
     return cold_start_gain(settings.get("optimizer"), settings.get("optimizer_hyperparameters"))
+
+
+def _check_lag(lag) -> float:
+    """A momentum lag as a float >= 0, in steps."""
+    return float(check_number("momentum_lag", lag, low=0.0, hint="a number of steps >= 0"))
+
+
+def _recorded_lag(result) -> float:
+    """The momentum lag a result recorded in its settings (rebuilt from the optimizer's
+    name and hyperparameters for older files), else 0."""
+    settings = getattr(result, "settings", None)
+    if not isinstance(settings, Mapping):
+        return 0.0
+    if settings.get("momentum_lag") is not None:
+        return settings["momentum_lag"]
+    from lrfinder.optimizers import momentum_lag
+
+    return momentum_lag(settings.get("optimizer"), settings.get("optimizer_hyperparameters"))
 
 
 def _recorded_slow(result) -> bool:
@@ -1101,7 +1134,8 @@ class GoodRegion:
     x : ndarray
         ``log10`` of the curve's rates.
     weight : ndarray
-        ``exp(-(smooth - min) / (good_temperature * drop))``: 1 at the minimum.
+        ``exp(-max(smooth - bottom, 0) / (good_temperature * drop))``, where
+        ``bottom`` is :func:`held_minimum` of the smoothed curve: 1 at the bottom.
     cdf : ndarray
         The weight integrated along ``x`` (trapezoids), normalised to end at 1.
     """
@@ -1115,13 +1149,26 @@ class GoodRegion:
         return float(10.0 ** np.interp(q, self.cdf, self.x))
 
 
+def held_minimum(x: np.ndarray, s: np.ndarray, half_width: float) -> float:
+    """The lowest level ``s`` holds over a whole window: ``min_i max_{|x_j - x_i| <= h} s_j``.
+
+    A dip narrower than the window (``2 * half_width`` in ``x``) cannot lower it: the
+    smoothing does not resolve such a feature, so it is not the curve's bottom.
+    """
+    slack = half_width * (1 + 1e-9)
+    starts = np.searchsorted(x, x - slack, side="left")
+    stops = np.searchsorted(x, x + slack, side="right")
+    return min(float(np.max(s[a:b])) for a, b in zip(starts, stops, strict=True))
+
+
 def good_region(sm: Smoothed, config: AnalysisConfig = DEFAULT_CONFIG) -> GoodRegion:
-    """Stage 5: weigh every rate by how close its smoothed loss comes to the minimum."""
+    """Stage 5: weigh every rate by how close its smoothed loss comes to the bottom."""
     s = sm.curve.smooth
     x = np.log10(sm.curve.lrs)
-    drop = float(s[0] - np.min(s))
+    bottom = held_minimum(x, s, sm.half_window_decades)
+    drop = float(s[0] - bottom)
     temperature = config.good_temperature * max(drop, np.finfo(np.float64).tiny)
-    weight = np.exp(-(s - np.min(s)) / temperature)
+    weight = np.exp(-np.maximum(s - bottom, 0.0) / temperature)
     mass = np.concatenate([[0.0], np.cumsum(0.5 * (weight[1:] + weight[:-1]) * np.diff(x))])
     if not mass[-1] > 0:  # a single rate
         return GoodRegion(x, weight, np.linspace(0.0, 1.0, x.size))
@@ -1277,10 +1324,10 @@ def _rule_auto(reading: Reading, config: AnalysisConfig) -> Proposal:
     reason = (
         f"the smoothed loss falls fastest at lr = {_fmt(marks.steepest)} and is lowest at "
         f"lr = {_fmt(marks.minimum)}; weighing each rate by how close its loss comes to "
-        f"that minimum (a rate {config.good_temperature:.0%} of the drop above it counts "
-        f"1/e as much), {config.good_quantile:.0%} of the weight lies below lr = {_fmt(lr)}: "
-        "the lower edge of the good region, where the descent is done and the blow-up is "
-        "furthest"
+        "the bottom it holds over a smoothing window (a rate "
+        f"{config.good_temperature:.0%} of the drop above it counts 1/e as much), "
+        f"{config.good_quantile:.0%} of the weight lies below lr = {_fmt(lr)}"
+        + (": the middle of the good region" if config.good_quantile == 0.5 else "")
     )
     return Proposal(lr, band, reason)
 
@@ -1370,31 +1417,71 @@ def _cold_start_cap(reading: Reading, gain: float) -> float:
     return float(top) / gain
 
 
+def read_back(lr: float, step_lrs, steps: float) -> float:
+    """The rate the schedule applied ``steps`` steps before it last rose to ``lr``.
+
+    ``step_lrs`` are the rates of the test's steps, in order. The position of ``lr``
+    is where the schedule last crossed it going up, interpolated in ``log10(lr)``
+    between the two steps around it; ``steps`` earlier the rate is again
+    interpolated. A rate the schedule never rose to (at or below its first) is
+    returned as it is.
+    """
+    x = np.log10(np.asarray(step_lrs, dtype=np.float64).ravel())
+    target = math.log10(lr)
+    up = np.flatnonzero((x[:-1] < target) & (x[1:] >= target))
+    if steps <= 0 or not up.size:
+        return float(lr)
+    i = int(up[-1])
+    at = i + (target - x[i]) / (x[i + 1] - x[i])
+    back = max(at - steps, 0.0)
+    j = min(int(back), x.size - 2)
+    frac = back - j
+    return float(min(10.0 ** ((1.0 - frac) * x[j] + frac * x[j + 1]), lr))
+
+
 def correct(
     proposal: Proposal,
     reading: Reading,
     *,
     slow_learner: bool,
     cold_start_gain: float,
+    momentum_lag: float = 0.0,
+    step_lrs=None,
     config: AnalysisConfig = DEFAULT_CONFIG,
 ) -> Proposal:
     """Stage 7: make ``auto``'s rate safe for a run from scratch, and say so.
 
+    * An optimizer that steps along a moving average of its gradients responds
+      ``momentum_lag`` steps late (see
+      :attr:`lrfinder.optimizers.Optimizer.momentum_lag`): the rate is read back
+      that many steps along ``step_lrs``, the rates of the test's steps
+      (:func:`read_back`).
     * A slow learner backs off to ``lr**(1 - w) * (minimum / divisor)**w``
       (``w = slow_backoff_weight``), never above ``lr``; its band reaches down to
       ``minimum / divisor``.
     * Then the rate is capped at the divergence point (or the last rate tested)
       over ``cold_start_gain``.
 
-    The band moves down with the rate, by the same factor.
+    The band's lower end moves down with the rate, by the same factor; its top
+    moves with the slow-learner and cold-start corrections only.
     """
     marks, c = reading.landmarks, reading.curve
     lr, (low, high), reason = proposal.lr, proposal.band, proposal.reason
-    backed = lr
+    lagged = lr
+    if momentum_lag > 0 and step_lrs is not None:
+        lagged = read_back(lr, step_lrs, momentum_lag)
+        if lagged < lr:
+            reason += (
+                ". This optimizer steps along an average of its last gradients, "
+                f"{momentum_lag:.3g} steps old on average, so the loss answers each rate that "
+                "many steps late: read back along the schedule to the rate "
+                f"{momentum_lag:.3g} steps earlier, {_fmt(lagged)}"
+            )
+    backed = lagged
     if slow_learner:
         w = config.slow_backoff_weight
         classic = _minimum_rule(marks, config)
-        backed = min(lr, lr ** (1.0 - w) * classic**w)
+        backed = min(backed, backed ** (1.0 - w) * classic**w)
         low = min(low, classic)
         reason += (
             ". This problem learns slowly (the default test saw no learning), so its loss "
@@ -1414,9 +1501,12 @@ def correct(
             "times the settled steps the test took, so the rate is capped at "
             f"1/{cold_start_gain:.3g} of the rate {where}: {_fmt(final)}"
         )
-    shift = final / lr
-    low, high = min(low * shift, final), max(high * shift, final)
-    if final < lr:  # a corrected rate's band never reaches back above it by more than the width
+    # The band reaches down with the rate. Its top keeps the rate before the read-back
+    # (how late the loss answers is a model, not a measurement) but moves down with
+    # the two safety corrections, never reaching above their rate by more than the width.
+    low = min(low * final / lr, final)
+    high = max(high * final / lagged, final)
+    if final < lagged:
         high = min(high, final * 10.0**config.band_decades)
     return Proposal(final, (low, high), reason)
 
@@ -1424,17 +1514,33 @@ def correct(
 # --------------------------------------------------------------------------- assembling
 
 
+@dataclass(frozen=True, eq=False)
+class Corrections:
+    """What :func:`correct` needs besides the curve: how the test was run."""
+
+    slow_learner: bool = False
+    cold_start_gain: float = 1.0
+    momentum_lag: float = 0.0
+    step_lrs: np.ndarray | None = None
+
+
 def _suggestion(
-    reading: Reading, method: str, slow: bool, gain: float, config: AnalysisConfig
+    reading: Reading, method: str, fix: Corrections, config: AnalysisConfig
 ) -> Suggestion:
     if reading.status != "ok":
-        problem = reading.problem + _notes(reading, method, slow, gain, config)
+        problem = reading.problem + _notes(reading, method, fix, config)
         return Suggestion(None, None, method, problem, reading.landmarks, status=reading.status)
     marks = reading.landmarks
     proposal = RULES[method](reading, config)
     if method == "auto":
         proposal = correct(
-            proposal, reading, slow_learner=slow, cold_start_gain=gain, config=config
+            proposal,
+            reading,
+            slow_learner=fix.slow_learner,
+            cold_start_gain=fix.cold_start_gain,
+            momentum_lag=fix.momentum_lag,
+            step_lrs=fix.step_lrs,
+            config=config,
         )
     reason = proposal.reason
     if reading.still_falling:
@@ -1444,7 +1550,7 @@ def _suggestion(
         )
     if reading.ambiguity is not None:
         reason += f". Note: {reading.ambiguity}"
-    reason += _notes(reading, method, slow, gain, config)
+    reason += _notes(reading, method, fix, config)
     low, high = proposal.band
     max_lr = max(min(high, marks.minimum), proposal.lr)
     one_cycle = marks.minimum * 10.0 ** (-config.one_cycle_margin_decades)
@@ -1461,13 +1567,13 @@ def _suggestion(
     )
 
 
-def _notes(reading: Reading, method: str, slow: bool, gain: float, config) -> str:
+def _notes(reading: Reading, method: str, fix: Corrections, config) -> str:
     """What stage 0 cut or skipped, and what each other stretch reads, as reason text."""
     text = "".join(f". Note: {note}" for note in reading.notes)
     for other in reading.others:
         c = other.curve
         where = f"lr = {_fmt(float(c.lrs[0]))} to {_fmt(float(c.lrs[-1]))}" if len(c) else "it"
-        answer = _suggestion(other, method, slow, gain, config)
+        answer = _suggestion(other, method, fix, config)
         said = (
             f"suggests {_fmt(answer.lr)}"
             if answer.lr is not None
@@ -1535,7 +1641,10 @@ class Analysis:
         True when the validation curve was read instead of the training loss.
     slow_learner : bool
     cold_start_gain : float
+    momentum_lag : float
         The corrections :func:`correct` applies to ``auto``.
+    step_lrs : ndarray or None
+        The rates of the test's steps, along which the momentum lag is read back.
     """
 
     reading: Reading
@@ -1544,12 +1653,17 @@ class Analysis:
     validation: bool
     slow_learner: bool
     cold_start_gain: float
+    momentum_lag: float = 0.0
+    step_lrs: np.ndarray | None = field(default=None, repr=False)
     _cache: dict = field(default_factory=dict, repr=False)
 
     def __getitem__(self, method: str) -> Suggestion:
         method = _check_method(method)
         if method not in self._cache:
-            args = (self.slow_learner, self.cold_start_gain, self.config)
+            fix = Corrections(
+                self.slow_learner, self.cold_start_gain, self.momentum_lag, self.step_lrs
+            )
+            args = (fix, self.config)
             s = _suggestion(self.reading, method, *args)
             if self.run_readings:
                 run_lrs = tuple(_suggestion(r, method, *args).lr for r in self.run_readings)
@@ -1598,6 +1712,7 @@ def analyse(
     use_validation: bool = True,
     slow_learner: bool | None = None,
     cold_start_gain: float | None = None,
+    momentum_lag: float | None = None,
 ) -> Analysis:
     """Read a range test once (stages 0 to 5, for the curve and each repeat).
 
@@ -1608,11 +1723,14 @@ def analyse(
     lrs, losses, per_run, validation = _curves_of(result, use_validation)
     slow = _recorded_slow(result) if slow_learner is None else bool(slow_learner)
     gain = _check_gain(_recorded_gain(result) if cold_start_gain is None else cold_start_gain)
+    lag = _check_lag(_recorded_lag(result) if momentum_lag is None else momentum_lag)
+    # the rates of every step (lrs is at the validation steps only, when it is read)
+    step_lrs = np.asarray(result[0] if isinstance(result, (tuple, list)) else result.lrs, float)
     main = read(lrs, losses, config)
     if notes := _recorded_notes(result):
         main = replace(main, notes=(*notes, *main.notes))
     runs = tuple(read(r_lrs, r_losses, config) for r_lrs, r_losses in per_run)
-    return Analysis(main, runs, config, validation, slow, gain)
+    return Analysis(main, runs, config, validation, slow, gain, lag, step_lrs)
 
 
 def suggest(
@@ -1624,6 +1742,7 @@ def suggest(
     use_validation: bool = True,
     slow_learner: bool | None = None,
     cold_start_gain: float | None = None,
+    momentum_lag: float | None = None,
 ) -> Suggestion:
     """Suggest an initial learning rate from a range test.
 
@@ -1634,7 +1753,7 @@ def suggest(
         ``run_losses``, ``val_steps``, ``val_losses``, ``slow_learner``,
         ``cold_start_gain``), or a plain pair.
     method : {"auto", "steepest", "minimum", "valley"}, optional
-        ``"auto"`` (default): the lower edge of the good region (see the
+        ``"auto"`` (default): the middle of the good region (see the
         module docstring), corrected for a slow learner and the optimizer's
         cold start. ``"steepest"``: where the smoothed loss falls fastest
         against ``log10(lr)``. ``"minimum"``: the rate at the minimum of the
@@ -1658,6 +1777,12 @@ def suggest(
         first steps from fresh state are; by default ``result.cold_start_gain``
         (1 for a bare curve). A gain up to 1 needs no cap. See
         :attr:`lrfinder.optimizers.Optimizer.cold_start_gain`.
+    momentum_lag : float, optional
+        How many steps late the loss answers the rate (the mean age of the
+        gradients in the optimizer's moving average, 9 for momentum 0.9); ``auto``
+        is read back that many steps along ``result.lrs``. By default
+        ``result.settings["momentum_lag"]`` (0 for a bare curve). See
+        :attr:`lrfinder.optimizers.Optimizer.momentum_lag`.
 
     Returns
     -------
@@ -1679,4 +1804,5 @@ def suggest(
         use_validation=use_validation,
         slow_learner=slow_learner,
         cold_start_gain=cold_start_gain,
+        momentum_lag=momentum_lag,
     )[method]

@@ -109,9 +109,9 @@ class VerifyConfig:
     per_decade: int = 4
     #: The candidates reach at least this many decades below the suggestion ...
     span_below: float = 0.5
-    #: ... and this many above it. More above than below: the suggestion is the
-    #: cautious lower edge of the good region, and on slow learners the best rate
-    #: lies a decade or more above it (on the small problems of
+    #: ... and this many above it. More above than below: on a slow learner ``auto``
+    #: backs off below its good region, and there the best rate lies a decade or
+    #: more above the suggestion (on the small problems of
     #: ``benchmarks/verify_quality.py``, 1.5 decades lost less than 1).
     span_above: float = 1.5
     #: At most this many candidates; a wider span gets a coarser grid instead. With

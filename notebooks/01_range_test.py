@@ -183,16 +183,17 @@ plt.show()
 # | `steepest` | where the smoothed loss falls fastest |
 # | `minimum` | one tenth of the rate at the minimum |
 # | `valley` | fastai's rule: halfway along the longest stretch of falling loss |
-# | `auto` | the default: the lower edge of the good region, near the minimum |
+# | `auto` | the default: the middle of the good region, below the minimum |
 #
 # The steepest point learns fastest *at that moment*; the minimum is the edge of stability,
 # just before the loss turns up. Between the two the curve flattens into its bottom, and
 # exactly where in a flat bottom the lowest point falls is decided by noise. So `auto` reads
-# the whole bottom: it weighs every rate by how close its smoothed loss comes to the minimum,
-# and takes the rate below which a quarter of that weight lies, the lower edge of the good
-# region. A short dip just before the blow-up weighs only as much as it is wide, so it cannot
-# drag the answer up. Going higher would add risk and gain nothing. Every suggestion comes
-# with its reason in words:
+# the whole bottom: it weighs every rate by how close its smoothed loss comes to the bottom,
+# and takes the rate below which half of that weight lies, the middle of the good region.
+# A short dip just before the blow-up weighs only as much as it is wide, so it cannot drag
+# the answer up. With momentum or Adam the loss answers each rate a few steps late, so the
+# curve looks shifted to higher rates; `auto` reads its rate back by that lag. Every
+# suggestion comes with its reason in words:
 
 # %%
 for method in METHODS:

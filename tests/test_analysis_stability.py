@@ -122,4 +122,5 @@ def test_a_dip_before_the_blow_up_does_not_make_the_suggestion_jump_over_a_hump(
         answers.append(math.log10(suggest((lrs, loss)).lr))
     assert np.abs(np.diff(answers)).max() <= 0.05, answers
     assert max(answers) - min(answers) <= TOLERANCE_DECADES, answers
-    assert max(answers) < -2.0  # on the broad bottom, not on the dip at 10**-0.9
+    # on the broad bottom, at least a smoothing window (half a decade) below the dip
+    assert max(answers) < -0.9 - 0.5
