@@ -545,19 +545,24 @@ def _check_gain(gain) -> float:
     return max(check_positive("cold_start_gain", gain, "a finite number > 0"), 1.0)
 
 
+def _from_settings(result, key: str, unknown: float) -> float:
+    """``settings[key]`` of a result, else rebuilt from its optimizer's name and
+    hyperparameters (:mod:`lrfinder.optimizers`), else ``unknown`` (a bare curve)."""
+    settings = getattr(result, "settings", None)
+    if not isinstance(settings, Mapping):
+        return unknown
+    if settings.get(key) is not None:
+        return settings[key]
+    from lrfinder import optimizers
+
+    rebuild = getattr(optimizers, key)  # cold_start_gain or momentum_lag
+    return rebuild(settings.get("optimizer"), settings.get("optimizer_hyperparameters"))
+
+
 def _recorded_gain(result) -> float:
     """The cold-start gain a result recorded (typed field, else its settings), else 1."""
     gain = getattr(result, "cold_start_gain", None)
-    if gain is not None:
-        return gain
-    settings = getattr(result, "settings", None)
-    if not isinstance(settings, Mapping):
-        return 1.0
-    if settings.get("cold_start_gain") is not None:
-        return settings["cold_start_gain"]
-    from lrfinder.optimizers import cold_start_gain
-
-    return cold_start_gain(settings.get("optimizer"), settings.get("optimizer_hyperparameters"))
+    return gain if gain is not None else _from_settings(result, "cold_start_gain", 1.0)
 
 
 def _check_lag(lag) -> float:
@@ -568,14 +573,7 @@ def _check_lag(lag) -> float:
 def _recorded_lag(result) -> float:
     """The momentum lag a result recorded in its settings (rebuilt from the optimizer's
     name and hyperparameters for older files), else 0."""
-    settings = getattr(result, "settings", None)
-    if not isinstance(settings, Mapping):
-        return 0.0
-    if settings.get("momentum_lag") is not None:
-        return settings["momentum_lag"]
-    from lrfinder.optimizers import momentum_lag
-
-    return momentum_lag(settings.get("optimizer"), settings.get("optimizer_hyperparameters"))
+    return _from_settings(result, "momentum_lag", 0.0)
 
 
 def _recorded_slow(result) -> bool:

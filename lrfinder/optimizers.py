@@ -520,15 +520,21 @@ def cold_start_gain(name: str | None, hyperparameters: Mapping | None = None) ->
         unknown keyword, a value of the wrong type or out of range). Falling back
         to 1.0 there would silently turn off RMSProp's cap.
     """
+    return _rebuilt_property(name, hyperparameters, "cold_start_gain", unknown=1.0)
+
+
+def _rebuilt_property(name, hyperparameters, attribute: str, *, unknown: float) -> float:
+    """A float property of the optimizer called ``name`` rebuilt from ``hyperparameters``;
+    ``unknown`` for a name not in :data:`OPTIMIZERS`."""
     cls = OPTIMIZERS.get(str(name).lower())
     if cls is None:
-        return 1.0
+        return unknown
     try:
-        return float(cls(**dict(hyperparameters or {})).cold_start_gain)
+        return float(getattr(cls(**dict(hyperparameters or {})), attribute))
     except (TypeError, ValueError) as err:  # LRFinderError is a ValueError
         raise LRFinderError(
             f"cannot rebuild optimizer {name!r} from hyperparameters {hyperparameters!r} "
-            f"to get its cold_start_gain: {err}"
+            f"to get its {attribute}: {err}"
         ) from None
 
 
@@ -556,16 +562,7 @@ def momentum_lag(name: str | None, hyperparameters: Mapping | None = None) -> fl
     LRFinderError
         When a known optimizer cannot be built from ``hyperparameters``.
     """
-    cls = OPTIMIZERS.get(str(name).lower())
-    if cls is None:
-        return 0.0
-    try:
-        return float(cls(**dict(hyperparameters or {})).momentum_lag)
-    except (TypeError, ValueError) as err:  # LRFinderError is a ValueError
-        raise LRFinderError(
-            f"cannot rebuild optimizer {name!r} from hyperparameters {hyperparameters!r} "
-            f"to get its momentum_lag: {err}"
-        ) from None
+    return _rebuilt_property(name, hyperparameters, "momentum_lag", unknown=0.0)
 
 
 def get_optimizer(optimizer: str | Optimizer) -> Optimizer:
