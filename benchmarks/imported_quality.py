@@ -20,6 +20,9 @@ Readings of each saved history
                  is checked for pre-smoothing and un-smoothed when found
                  (:mod:`lrfinder.presmoothed`); ``beta`` in the per-run lines is the
                  factor it was un-smoothed with ("-": read as given).
+    told         ``after``, told the optimizer's momentum or beta1 (0.9 for momentum and
+                 Adam, none for the others) as ``lrfinder analyze --momentum 0.9`` is:
+                 the suggestion read back by its lag (:func:`lrfinder.optimizers.average_lag`).
     before       the same file read with ``presmoothed=False``: smoothed twice.
     raw          the raw losses of the same run through ``from_curve``: the best
                  lrfinder could do on this run.
@@ -91,7 +94,9 @@ OPTIMIZERS = {
 RANGE_TEST = {"start_lr": 1e-7, "end_lr": 10, "num_iter": 100}
 #: Bumped when the truth's training or the recording changes, so the cache is rebuilt.
 VERSION = 1
-READINGS = ("after", "before", "raw", "tlf steepest", "tlf min/10")
+READINGS = ("after", "told", "before", "raw", "tlf steepest", "tlf min/10")
+#: The momentum or beta1 a user of each optimizer would give ``--momentum``.
+MOMENTUM = {"momentum": 0.9, "adam": 0.9}
 
 
 def parse_args(argv=None):
@@ -266,6 +271,7 @@ def peer_steepest(lrs, smoothed) -> float | None:
 
 def readings(name: str, opt: str, seed: int) -> dict:
     """Every reading of one saved history (see the module docstring)."""
+    from lrfinder.optimizers import average_lag
     from lrfinder.results import RangeTestResult, load_result
 
     path = history_path(name, opt, seed)
@@ -277,6 +283,7 @@ def readings(name: str, opt: str, seed: int) -> dict:
     i_min = min(range(len(finite)), key=lambda i: finite[i][1])
     return {
         "after": after.suggestion,
+        "told": after.suggest(momentum_lag=average_lag(MOMENTUM.get(opt, 0.0))).lr,
         "before": before.suggestion,
         "raw": RangeTestResult.from_curve(raw["lr"], raw["loss"], presmoothed=False).suggestion,
         "tlf steepest": peer_steepest(history["lr"], history["loss"]),
@@ -326,7 +333,7 @@ def main(argv=None) -> int:
         for r in rows:
             shown = "  ".join(
                 f"{k}={'none' if r[k] is None else f'{r[k]:.2g}'}({r['regret'][k]:.1f})"
-                for k in ("after", "before", "raw", "tlf steepest", "tlf min/10")
+                for k in READINGS
             )
             beta = "-" if r["beta"] is None else f"{r['beta']:.3f}"
             print(f"  {r['opt']:9s} s{r['seed']} beta={beta}  {shown}")

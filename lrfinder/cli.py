@@ -414,6 +414,17 @@ PresmoothedOpt = Annotated[
         "EMA of factor BETA.",
     ),
 ]
+MomentumOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--momentum",
+        metavar="BETA",
+        help="For a curve recorded elsewhere: the momentum (SGD) or beta1 (Adam) of the "
+        "optimizer that recorded it. Its loss answers each rate beta/(1-beta) steps late, "
+        "and the suggestion is read back that far. lrfinder's own results record it.",
+        show_default=False,
+    ),
+]
 ResultArg = Annotated[
     Path,
     typer.Argument(
@@ -573,10 +584,23 @@ def _build_model(data, hidden: int, activation: Activation, seed: int):
         return TwoLayerNet.for_dataset(data, hidden, activation=activation.value, seed=seed)
 
 
-def _load_result(path: Path, presmoothed: str = "detect"):
+def _load_result(path: Path, presmoothed: str = "detect", momentum: float | None = None):
     from lrfinder.results import load_result
 
-    return load_result(path, presmoothed=_presmoothed(presmoothed))
+    result = load_result(path, presmoothed=_presmoothed(presmoothed))
+    if momentum is None:
+        return result
+    from dataclasses import replace
+
+    from lrfinder.optimizers import average_lag
+
+    if not 0.0 <= momentum < 1.0:
+        raise LRFinderError(
+            f"--momentum {momentum:g}: give the momentum or beta1 of the optimizer that "
+            "recorded the curve, a number in [0, 1) such as 0.9"
+        )
+    settings = {**(result.settings or {}), "momentum_lag": average_lag(momentum)}
+    return replace(result, settings=settings)
 
 
 def _presmoothed(text: str):
@@ -1026,9 +1050,10 @@ def analyze(
     method: MethodOpt = Method.auto,
     quiet: QuietOpt = False,
     presmoothed: PresmoothedOpt = "detect",
+    momentum: MomentumOpt = None,
 ) -> None:
     """Analyse a saved run again, without training."""
-    result = _load_result(result_file, presmoothed)
+    result = _load_result(result_file, presmoothed, momentum)
     _answer_line(result, method, quiet)
     if not quiet:
         _describe(result, method)
@@ -1054,10 +1079,11 @@ def plot(
         ),
     ] = Method.auto,
     presmoothed: PresmoothedOpt = "detect",
+    momentum: MomentumOpt = None,
 ) -> None:
     """Plot a saved run (a --json result or an lr,loss CSV)."""
     _check_output(output, "--output", FIGURE_SUFFIXES)
-    result = _load_result(result_file, presmoothed)
+    result = _load_result(result_file, presmoothed, momentum)
     _plot(result, output, method)
     typer.echo(f"wrote {output}")
 

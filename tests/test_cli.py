@@ -451,6 +451,25 @@ def test_analyze_reads_the_csv_that_search_wrote(saved):
     assert from_csv.stdout == from_json.stdout
 
 
+def test_analyze_momentum_reads_an_imported_curve_back_by_its_lag(saved):
+    _, paths = saved
+    plain = invoke(["analyze", paths["csv"], "-q"])
+    told = invoke(["analyze", paths["csv"], "-q", "--momentum", "0.9"])
+    assert told.exit_code == 0, told.output
+    expected = load_result(paths["csv"]).suggest(momentum_lag=9.0).lr
+    assert float(told.stdout) == pytest.approx(expected, rel=1e-5)
+    assert float(told.stdout) < float(plain.stdout)
+    full = invoke(["analyze", paths["csv"], "--momentum", "0.9"])
+    words = " ".join(full.stdout.replace("│", " ").split())  # the reason, unwrapped
+    assert "9 steps old on average" in words
+
+
+@pytest.mark.parametrize("beta", ["1", "-0.5"])
+def test_analyze_refuses_a_momentum_outside_0_1(saved, beta):
+    _, paths = saved
+    assert_bad_input(invoke(["analyze", paths["csv"], "--momentum", beta]), "--momentum", "[0, 1)")
+
+
 @pytest.mark.parametrize("method", [m.value for m in cli.Method])
 def test_analyze_quiet_with_each_method(saved, method):
     _, paths = saved
