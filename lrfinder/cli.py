@@ -718,6 +718,11 @@ IMPORTED_OPTIMIZER_NOTE = (
     "unknown (an imported curve), so auto's correction for an optimizer whose first steps "
     "from scratch are larger than the test's (RMSProp's) is off"
 )
+#: ... and added when it was not told the optimizer's momentum either.
+IMPORTED_MOMENTUM_HINT = (
+    "; so is the read-back for momentum or Adam, whose loss answers each rate late: give "
+    "--momentum 0.9 (or the curve's momentum or beta1) if it used one"
+)
 
 #: Printed beside a suggestion whose curve is ambiguous (two good regions, or a flat bottom).
 AMBIGUOUS_ADVICE = (
@@ -763,7 +768,10 @@ def _describe(result, method: Method) -> None:
     if result.note and result.note not in chosen.reason:  # the reason may already say it
         table.add_row("note", result.note)
     if not result.settings.get("optimizer"):
-        table.add_row("optimizer", IMPORTED_OPTIMIZER_NOTE)
+        told = result.settings.get("momentum_lag") is not None
+        table.add_row(
+            "optimizer", IMPORTED_OPTIMIZER_NOTE + ("" if told else IMPORTED_MOMENTUM_HINT)
+        )
 
     methods = Table(title="Each method", title_justify="left")
     methods.add_column("method", style="bold")

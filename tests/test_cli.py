@@ -489,7 +489,10 @@ def test_analyze_a_csv_from_another_framework(foreign_csv):
     first = result.stdout.splitlines()[0]
     assert first.startswith("suggested lr ") and " for " not in first
     # its optimizer is unknown, and the output says what that turns off
-    assert "unknown (an imported curve)" in " ".join(result.stdout.replace("│", " ").split())
+    words = " ".join(result.stdout.replace("│", " ").split())
+    assert "unknown (an imported curve)" in words and "give --momentum 0.9" in words
+    told = invoke(["analyze", foreign_csv, "--momentum", "0.9"])
+    assert "give --momentum" not in " ".join(told.stdout.replace("│", " ").split())
     lr = float(invoke(["analyze", foreign_csv, "-q"]).stdout)
     assert 1e-4 < lr < 1e-1  # the curve falls fastest at 1e-3 and blows up near 0.3
 
