@@ -42,7 +42,7 @@ if int(keras.__version__.split(".")[0]) < 3:  # pragma: no cover
 
 from lrfinder import _frameworks
 from lrfinder.errors import LRFinderError, check_count
-from lrfinder.optimizers import RMSProp, average_lag
+from lrfinder.optimizers import RMSProp, lag_from_hyperparameters
 from lrfinder.progress import ProgressCallback, for_run
 from lrfinder.rangetest import (
     COMPLETED,
@@ -348,13 +348,8 @@ def momentum_lag(optimizer) -> float:
     the others.
     """
     optimizer = getattr(optimizer, "inner_optimizer", optimizer)  # LossScaleOptimizer
-    beta = getattr(optimizer, "beta_1", None)
-    if isinstance(beta, (int, float)):
-        return average_lag(float(beta))
-    momentum = getattr(optimizer, "momentum", None)
-    if isinstance(momentum, (int, float)) and momentum > 0:
-        return average_lag(float(momentum), nesterov=bool(getattr(optimizer, "nesterov", False)))
-    return 0.0
+    names = ("beta_1", "momentum", "nesterov")
+    return lag_from_hyperparameters({k: getattr(optimizer, k, None) for k in names})
 
 
 def _build(model, data: _Data) -> None:

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -555,14 +556,41 @@ def average_lag(beta: float, *, nesterov: bool = False) -> float:
 def momentum_lag(name: str | None, hyperparameters: Mapping | None = None) -> float:
     """:attr:`Optimizer.momentum_lag` of the optimizer called ``name``, built with
     ``hyperparameters``, for results that recorded only those (as
-    :func:`cold_start_gain`). An unknown name gives 0: no lag is known.
+    :func:`cold_start_gain`). Another name (a torch or Keras optimizer) is read with
+    :func:`lag_from_hyperparameters`; none known gives 0.
 
     Raises
     ------
     LRFinderError
-        When a known optimizer cannot be built from ``hyperparameters``.
+        When a known optimizer cannot be built from ``hyperparameters``, or a decay
+        lies outside [0, 1).
     """
+    if str(name).lower() not in OPTIMIZERS:
+        return lag_from_hyperparameters(hyperparameters)
     return _rebuilt_property(name, hyperparameters, "momentum_lag", unknown=0.0)
+
+
+def _decay(value) -> float | None:
+    real = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    return float(value) if real else None
+
+
+def lag_from_hyperparameters(hyperparameters: Mapping | None) -> float:
+    """The momentum lag of any optimizer from its hyperparameters' usual names.
+
+    The first of ``betas`` (torch's Adam family), ``beta1`` or ``beta_1`` (Keras's);
+    else ``momentum`` (SGD, RMSprop), with ``nesterov``; else 0.
+    """
+    hp = dict(hyperparameters or {})
+    betas = hp.get("betas")
+    firsts = [betas[0]] if isinstance(betas, (list, tuple)) and betas else []
+    for beta in (*firsts, hp.get("beta1"), hp.get("beta_1")):
+        if _decay(beta) is not None:
+            return average_lag(_decay(beta))
+    momentum = _decay(hp.get("momentum"))
+    if momentum:
+        return average_lag(momentum, nesterov=bool(hp.get("nesterov")))
+    return 0.0
 
 
 def get_optimizer(optimizer: str | Optimizer) -> Optimizer:

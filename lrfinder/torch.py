@@ -44,7 +44,7 @@ except ImportError as err:  # pragma: no cover - the message is the point
 
 from lrfinder import _frameworks
 from lrfinder.errors import LRFinderError, check_count
-from lrfinder.optimizers import Optimizer, RMSProp, average_lag
+from lrfinder.optimizers import Optimizer, RMSProp, lag_from_hyperparameters
 from lrfinder.progress import ProgressCallback, for_run
 from lrfinder.rangetest import (
     COMPLETED,
@@ -239,12 +239,7 @@ def momentum_lag(optimizer) -> float:
     family, ``momentum`` for SGD (Nesterov's one factor more) and RMSprop, 0 for
     the others. Read from the optimizer's defaults.
     """
-    d = optimizer.defaults
-    if isinstance(d.get("betas"), (tuple, list)) and d["betas"]:
-        return average_lag(float(d["betas"][0]))
-    if d.get("momentum"):
-        return average_lag(float(d["momentum"]), nesterov=bool(d.get("nesterov")))
-    return 0.0
+    return lag_from_hyperparameters(optimizer.defaults)
 
 
 def _qualified(optimizer) -> str:

@@ -289,7 +289,14 @@ def test_momentum_lag_is_rebuilt_from_a_name_and_hyperparameters():
 
     assert momentum_lag("momentum", {"gamma": 0.5}) == pytest.approx(1.0)
     assert momentum_lag("Adam", None) == pytest.approx(9.0)
-    assert momentum_lag("torch.optim.SGD", {"momentum": 0.9}) == 0.0  # unknown: no lag known
+    # another framework's optimizer, by its hyperparameters' usual names
+    assert momentum_lag("torch.optim.SGD", {"momentum": 0.9}) == pytest.approx(9.0)
+    nesterov = {"momentum": 0.9, "nesterov": True}
+    assert momentum_lag("torch.optim.SGD", nesterov) == pytest.approx(8.1)
+    assert momentum_lag("torch.optim.AdamW", {"betas": [0.5, 0.999]}) == pytest.approx(1.0)
+    assert momentum_lag("keras.optimizers.Adam", {"beta_1": 0.9}) == pytest.approx(9.0)
+    assert momentum_lag("torch.optim.Adagrad", {"lr_decay": 0.0}) == 0.0
+    assert momentum_lag(None, None) == 0.0
     with pytest.raises(LRFinderError, match="momentum_lag"):
         momentum_lag("momentum", {"gamma": 1.5})
     with pytest.raises(LRFinderError, match="decay"):
