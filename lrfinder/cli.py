@@ -587,20 +587,26 @@ def _build_model(data, hidden: int, activation: Activation, seed: int):
 def _load_result(path: Path, presmoothed: str = "detect", momentum: float | None = None):
     from lrfinder.results import load_result
 
+    lag = None if momentum is None else _momentum_lag(momentum)  # checked before any I/O
     result = load_result(path, presmoothed=_presmoothed(presmoothed))
-    if momentum is None:
+    if lag is None:
         return result
     from dataclasses import replace
 
+    return replace(result, settings={**(result.settings or {}), "momentum_lag": lag})
+
+
+def _momentum_lag(momentum: float) -> float:
+    """``--momentum``: the lag of a gradient average of that decay, in steps."""
     from lrfinder.optimizers import average_lag
 
-    if not 0.0 <= momentum < 1.0:
+    try:
+        return average_lag(momentum)
+    except LRFinderError:
         raise LRFinderError(
             f"--momentum {momentum:g}: give the momentum or beta1 of the optimizer that "
             "recorded the curve, a number in [0, 1) such as 0.9"
-        )
-    settings = {**(result.settings or {}), "momentum_lag": average_lag(momentum)}
-    return replace(result, settings=settings)
+        ) from None
 
 
 def _presmoothed(text: str):

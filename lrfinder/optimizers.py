@@ -584,9 +584,9 @@ def lag_from_hyperparameters(hyperparameters: Mapping | None) -> float:
     hp = dict(hyperparameters or {})
     betas = hp.get("betas")
     firsts = [betas[0]] if isinstance(betas, (list, tuple)) and betas else []
-    for beta in (*firsts, hp.get("beta1"), hp.get("beta_1")):
-        if _decay(beta) is not None:
-            return average_lag(_decay(beta))
+    for beta in map(_decay, (*firsts, hp.get("beta1"), hp.get("beta_1"))):
+        if beta is not None:
+            return average_lag(beta)
     momentum = _decay(hp.get("momentum"))
     if momentum:
         return average_lag(momentum, nesterov=bool(hp.get("nesterov")))
