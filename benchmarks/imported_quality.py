@@ -16,6 +16,11 @@ Runs
     with the raw losses the criterion returned beside it, for checking.
 
 Readings of each saved history
+    analyze      what ``lrfinder analyze history.json`` prints. A history does not say its
+                 optimizer; when its momentum would move ``auto`` out of its own band
+                 (:func:`lrfinder.analysis.momentum_sensitivity`), the CLI prints no
+                 rate and asks for ``--momentum`` (exit 2), and the user gives it: then
+                 this is ``told``, else ``after``. The table counts the runs that asked.
     after        ``lrfinder.results.load_result(history.json).suggestion``: the curve
                  is checked for pre-smoothing and un-smoothed when found
                  (:mod:`lrfinder.presmoothed`); ``beta`` in the per-run lines is the
@@ -94,7 +99,7 @@ OPTIMIZERS = {
 RANGE_TEST = {"start_lr": 1e-7, "end_lr": 10, "num_iter": 100}
 #: Bumped when the truth's training or the recording changes, so the cache is rebuilt.
 VERSION = 1
-READINGS = ("after", "told", "before", "raw", "tlf steepest", "tlf min/10")
+READINGS = ("analyze", "after", "told", "before", "raw", "tlf steepest", "tlf min/10")
 #: The momentum or beta1 a user of each optimizer would give ``--momentum``.
 MOMENTUM = {"momentum": 0.9, "adam": 0.9}
 
@@ -271,6 +276,7 @@ def peer_steepest(lrs, smoothed) -> float | None:
 
 def readings(name: str, opt: str, seed: int) -> dict:
     """Every reading of one saved history (see the module docstring)."""
+    from lrfinder.analysis import momentum_sensitivity
     from lrfinder.optimizers import average_lag
     from lrfinder.results import RangeTestResult, load_result
 
@@ -281,9 +287,13 @@ def readings(name: str, opt: str, seed: int) -> dict:
     before = load_result(path, presmoothed=False)
     finite = [(lr, v) for lr, v in zip(history["lr"], history["loss"], strict=True) if v == v]
     i_min = min(range(len(finite)), key=lambda i: finite[i][1])
+    told = after.suggest(momentum_lag=average_lag(MOMENTUM.get(opt, 0.0))).lr
+    asked = momentum_sensitivity(after) is not None
     return {
+        "analyze": told if asked else after.suggestion,
+        "asked": asked,
         "after": after.suggestion,
-        "told": after.suggest(momentum_lag=average_lag(MOMENTUM.get(opt, 0.0))).lr,
+        "told": told,
         "before": before.suggestion,
         "raw": RangeTestResult.from_curve(raw["lr"], raw["loss"], presmoothed=False).suggestion,
         "tlf steepest": peer_steepest(history["lr"], history["loss"]),
@@ -325,9 +335,10 @@ def main(argv=None) -> int:
         for k in READINGS:
             values = [r["regret"][k] for r in rows]
             worst = rows[int(np.argmax(values))]
+            asked = f"  (asked for --momentum in {sum(r['asked'] for r in rows)} of {len(rows)})"
             lines.append(
                 f"{name:8s} {k:13s} {np.mean(values):8.2f} {np.max(values):9.2f}  "
-                f"{worst['opt']} s{worst['seed']}"
+                f"{worst['opt']} s{worst['seed']}{asked if k == 'analyze' else ''}"
             )
         print(f"\n{name}: per run (suggested lr, regret pp; beta found)")
         for r in rows:

@@ -1804,3 +1804,63 @@ def suggest(
         cold_start_gain=cold_start_gain,
         momentum_lag=momentum_lag,
     )[method]
+
+
+# --------------------------------------------------------------------------
+# A curve whose optimizer is unknown
+# --------------------------------------------------------------------------
+
+#: The decay tried on a curve whose optimizer is unknown, to see whether its momentum
+#: matters: the default beta1 of Adam in torch and Keras, and the usual SGD momentum.
+COMMON_MOMENTUM = 0.9
+
+
+def momentum_unknown(result) -> bool:
+    """True when nothing says which optimizer recorded ``result``, nor its momentum lag:
+    a plain ``(lrs, losses)`` pair, or a curve read from a CSV or another tool's history."""
+    settings = getattr(result, "settings", None)
+    if not isinstance(settings, Mapping):
+        return True
+    return not settings.get("optimizer") and settings.get("momentum_lag") is None
+
+
+def momentum_sensitivity(
+    result,
+    *,
+    beta: float = COMMON_MOMENTUM,
+    config: AnalysisConfig | None = None,
+    window: float | None = None,
+    use_validation: bool = True,
+) -> tuple[Suggestion, Suggestion] | None:
+    """``auto`` read without momentum and with momentum ``beta``, when that choice matters.
+
+    For a curve whose optimizer is unknown (:func:`momentum_unknown`) ``auto`` cannot
+    know its momentum lag, and assumes none. With a momentum or Adam's ``beta1`` of 0.9 the
+    loss answers each rate 9 steps late; on a short exponential test (100 steps over
+    eight decades) that moves the answer 0.7 decades. The choice matters when either
+    reading lies outside the other's band: the answer then depends on something the
+    curve cannot tell, and the caller should ask (the CLI's ``--momentum``).
+
+    Returns
+    -------
+    (Suggestion, Suggestion) or None
+        The readings without momentum and with ``beta``; None when the optimizer is
+        known, when either reading has no rate, or when each lies in the other's band.
+    """
+    if not momentum_unknown(result):
+        return None
+    from lrfinder.optimizers import average_lag
+
+    lag = average_lag(beta)
+    plain = analyse(
+        result, config=config, window=window, use_validation=use_validation, momentum_lag=0.0
+    )
+    lagged = replace(plain, momentum_lag=lag, _cache={})
+    without, with_ = plain.suggestion, lagged.suggestion
+    if without.lr is None or with_.lr is None:
+        return None
+    inside = (
+        without.band[0] <= with_.lr <= without.band[1]
+        and with_.band[0] <= without.lr <= with_.band[1]
+    )
+    return None if inside else (without, with_)

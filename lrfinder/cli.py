@@ -421,7 +421,8 @@ MomentumOpt = Annotated[
         metavar="BETA",
         help="For a curve recorded elsewhere: the momentum (SGD) or beta1 (Adam) of the "
         "optimizer that recorded it. Its loss answers each rate beta/(1-beta) steps late, "
-        "and the suggestion is read back that far. lrfinder's own results record it.",
+        "and the suggestion is read back that far; 0 for SGD, AdaGrad or RMSprop. Asked "
+        "for when the answer depends on it. lrfinder's own results record it.",
         show_default=False,
     ),
 ]
@@ -596,6 +597,28 @@ def _load_result(path: Path, presmoothed: str = "detect", momentum: float | None
     return replace(result, settings={**(result.settings or {}), "momentum_lag": lag})
 
 
+def _refuse_if_momentum_matters(result, path: Path) -> None:
+    """A curve of unknown optimizer whose answer depends on its momentum: ask for it.
+
+    Read with and without momentum 0.9 (Adam's default beta1, the usual SGD momentum),
+    ``auto`` gives two rates, each outside the other's band (a short exponential test
+    moves it 0.7 decades); printing either would be a guess.
+    """
+    from lrfinder.analysis import COMMON_MOMENTUM, momentum_sensitivity
+
+    readings = momentum_sensitivity(result)
+    if readings is None:
+        return
+    without, with_ = readings
+    raise LRFinderError(
+        f"{path}: the suggestion depends on the momentum of the optimizer that recorded the "
+        f"curve, which the file does not say ({_fmt(without.lr)} without momentum, "
+        f"{_fmt(with_.lr)} with momentum or Adam's beta1 {COMMON_MOMENTUM:g}); pass "
+        f"--momentum 0 (SGD, AdaGrad, RMSprop), --momentum {COMMON_MOMENTUM:g} (Adam, SGD "
+        "with momentum 0.9) or your optimizer's value"
+    )
+
+
 def _momentum_lag(momentum: float) -> float:
     """``--momentum``: the lag of a gradient average of that decay, in steps."""
     from lrfinder.optimizers import average_lag
@@ -726,8 +749,9 @@ IMPORTED_OPTIMIZER_NOTE = (
 )
 #: ... and added when it was not told the optimizer's momentum either.
 IMPORTED_MOMENTUM_HINT = (
-    "; so is the read-back for momentum or Adam, whose loss answers each rate late: give "
-    "--momentum 0.9 (or the curve's momentum or beta1) if it used one"
+    "; so is the read-back for momentum or Adam, whose loss answers each rate late (on "
+    "this curve it stays within the band): give --momentum 0.9 (or the curve's momentum "
+    "or beta1) if it used one"
 )
 
 #: Printed beside a suggestion whose curve is ambiguous (two good regions, or a flat bottom).
@@ -1068,6 +1092,8 @@ def analyze(
 ) -> None:
     """Analyse a saved run again, without training."""
     result = _load_result(result_file, presmoothed, momentum)
+    if momentum is None:
+        _refuse_if_momentum_matters(result, result_file)
     _answer_line(result, method, quiet)
     if not quiet:
         _describe(result, method)
@@ -1098,6 +1124,8 @@ def plot(
     """Plot a saved run (a --json result or an lr,loss CSV)."""
     _check_output(output, "--output", FIGURE_SUFFIXES)
     result = _load_result(result_file, presmoothed, momentum)
+    if momentum is None:
+        _refuse_if_momentum_matters(result, result_file)
     _plot(result, output, method)
     typer.echo(f"wrote {output}")
 

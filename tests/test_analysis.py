@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -650,6 +651,37 @@ def test_a_range_test_records_its_momentum_lag_and_auto_reads_it():
     # a file that predates the setting: rebuilt from the optimizer's hyperparameters
     del result.settings["momentum_lag"]
     assert suggest(result).lr == suggest(result, momentum_lag=9.0).lr
+
+
+TORCH_LR_FINDER_HISTORY = Path(__file__).parent / "data" / "torch_lr_finder_history.json"
+
+
+def test_an_unknown_momentum_matters_on_a_short_test_of_unknown_optimizer():
+    """torch-lr-finder's default test, 100 steps over 8 decades: 9 steps are 0.7 decades,
+    and each reading lies outside the other's band, so the answer depends on the optimizer."""
+    from lrfinder.analysis import momentum_sensitivity, momentum_unknown
+    from lrfinder.results import load_result
+
+    result = load_result(TORCH_LR_FINDER_HISTORY)
+    assert momentum_unknown(result)
+    without, with_ = momentum_sensitivity(result)
+    assert without == suggest(result, momentum_lag=0)
+    assert with_ == suggest(result, momentum_lag=9)
+    assert with_.lr < without.band[0]
+    # once the optimizer is known, nothing is left to ask
+    known = replace(result, settings={**result.settings, "optimizer": "adam"})
+    assert not momentum_unknown(known) and momentum_sensitivity(known) is None
+    told = replace(result, settings={**result.settings, "momentum_lag": 0.0})
+    assert momentum_sensitivity(told) is None
+
+
+def test_an_unknown_momentum_does_not_matter_on_a_slow_sweep():
+    """2000 steps over the same 8 decades: 9 steps are 0.04 decades, inside the band."""
+    from lrfinder.analysis import momentum_sensitivity
+
+    lrs, loss = descent(n=2000, lo=1e-7, noise=0.02)
+    assert suggest((lrs, loss)).lr is not None
+    assert momentum_sensitivity((lrs, loss)) is None
 
 
 def test_the_bottom_ignores_a_dip_narrower_than_the_window():

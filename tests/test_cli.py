@@ -464,6 +464,24 @@ def test_analyze_momentum_reads_an_imported_curve_back_by_its_lag(saved):
     assert "9 steps old on average" in words
 
 
+@pytest.mark.parametrize("command", ["analyze", "plot"])
+def test_a_curve_whose_answer_hangs_on_an_unknown_momentum_asks_for_it(tmp_path, command):
+    """A 100-step torch-lr-finder history: without and with momentum 0.9 the answers lie
+    outside each other's band, so printing either would be a guess; --momentum settles it."""
+    history = Path(__file__).parent / "data" / "torch_lr_finder_history.json"
+    figure = tmp_path / "lr.png"
+    extra = ["-o", figure] if command == "plot" else ["-q"]
+    line = assert_bad_input(invoke([command, history, *extra]), str(history), "--momentum 0.9")
+    assert "does not say" in line and "--momentum 0 " in line
+    assert not figure.exists()
+    for beta in ("0", "0.9"):
+        told = invoke([command, history, *extra, "--momentum", beta])
+        assert told.exit_code == 0, told.output
+    if command == "analyze":
+        plain = invoke([command, history, *extra, "--momentum", "0"])
+        assert float(told.stdout) < float(plain.stdout)
+
+
 @pytest.mark.parametrize("beta", ["1", "-0.5"])
 def test_analyze_refuses_a_momentum_outside_0_1(saved, beta):
     _, paths = saved
@@ -1028,9 +1046,10 @@ def test_verify_refuses_a_frameworks_run_and_says_what_to_do(tmp_path, framework
 
 def test_analyze_presmoothed_detects_reads_raw_or_undoes_a_given_factor():
     history = Path(__file__).parent / "data" / "torch_lr_finder_history.json"
-    detected = invoke(["analyze", history, "-q"])
-    raw = invoke(["analyze", history, "--presmoothed", "no", "-q"])
-    given = invoke(["analyze", history, "--presmoothed", "0.95", "-q"])
+    plain = ["--momentum", "0"]  # the presmoothing alone (the momentum read-back is off)
+    detected = invoke(["analyze", history, "-q", *plain])
+    raw = invoke(["analyze", history, "--presmoothed", "no", "-q", *plain])
+    given = invoke(["analyze", history, "--presmoothed", "0.95", "-q", *plain])
     assert detected.exit_code == raw.exit_code == given.exit_code == 0, detected.output
     assert detected.stdout == given.stdout != raw.stdout  # torch-lr-finder's default, 0.95
     assert float(raw.stdout) > float(detected.stdout)  # the EMA's lag pushes the rate up

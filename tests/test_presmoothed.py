@@ -174,7 +174,7 @@ def test_real_torch_lr_finder_history_is_unsmoothed():
 
 
 def test_cli_analyze_says_the_history_was_unsmoothed():
-    out = run_cli(["analyze", HISTORY])
+    out = run_cli(["analyze", HISTORY, "--momentum", "0.9"])
     assert out.exit_code == 0, out.output
     assert "pre-smoothed by an EMA" in out.output and "un-smoothed" in out.output
 
