@@ -1581,6 +1581,29 @@ def _notes(reading: Reading, method: str, fix: Corrections, config) -> str:
     return text
 
 
+def _with_training_divergence(reading: Reading, result, config: AnalysisConfig) -> Reading:
+    """A validation reading, given the blow-up the training loss shows after its last rate.
+
+    The validation loss is read every few steps (each epoch, with ``per="epoch"``). A test
+    that stops on divergence between two readings leaves the validation curve still
+    falling at its end, and reading it alone would say "extend the range" of a test that
+    diverged. The training loss, recorded at every step, saw the blow-up; a divergence it
+    shows above the last validation rate is the curve's divergence too (one at or below it
+    is left alone: the validation loss saw past it).
+    """
+    trained = read(*_as_arrays(result.lrs, result.losses), config)
+    at = trained.landmarks.divergence
+    if at is None or at <= float(reading.curve.lrs[-1]):
+        return reading
+    note = f"the training loss diverged at lr = {_fmt(at)}, after the last validation reading"
+    return replace(
+        reading,
+        landmarks=replace(reading.landmarks, divergence=at),
+        still_falling=False,
+        notes=(*reading.notes, note),
+    )
+
+
 def _curves_of(result, use_validation: bool):
     """Return ``(lrs, losses, [(lrs, run_losses), ...], is_validation)``."""
     if isinstance(result, (tuple, list)) and len(result) == 2:
@@ -1725,6 +1748,8 @@ def analyse(
     # the rates of every step (lrs is at the validation steps only, when it is read)
     step_lrs = np.asarray(result[0] if isinstance(result, (tuple, list)) else result.lrs, float)
     main = read(lrs, losses, config)
+    if validation and main.landmarks.divergence is None:
+        main = _with_training_divergence(main, result, config)
     if notes := _recorded_notes(result):
         main = replace(main, notes=(*notes, *main.notes))
     runs = tuple(read(r_lrs, r_losses, config) for r_lrs, r_losses in per_run)

@@ -14,10 +14,13 @@ from lrfinder.analysis import (
     METHODS,
     Curve,
     Suggestion,
+    analyse,
     analyse_curve,
+    read,
     suggest,
 )
 from lrfinder.errors import LRFinderError
+from lrfinder.results import RangeTestResult
 
 #: The synthetic descent is a logistic step in log10(lr) centred here ...
 CENTRE = -3.0
@@ -694,3 +697,50 @@ def test_the_bottom_ignores_a_dip_narrower_than_the_window():
     assert held_minimum(x, s, 0.25) == pytest.approx(1.0 + 0.25**2 / 10)
     assert held_minimum(x, narrow, 0.25) == pytest.approx(held_minimum(x, s, 0.25))
     assert held_minimum(x, wide, 0.25) < 1.0
+
+
+def _validated(every: int, blow_up_after_last_reading: bool) -> RangeTestResult:
+    """A test held at each rate for ``every`` steps, its validation loss read at the end of
+    each hold; the training loss blows up (and the test stops) part-way into the last hold."""
+    rates = np.logspace(-5, 0, 26)
+    lrs = np.repeat(rates, every)
+    x = np.log10(lrs)
+    train = 0.3 + 2.0 / (1 + np.exp((x + 3) / 0.4)) + 0.01 * np.cos(np.arange(lrs.size))
+    if blow_up_after_last_reading:
+        cut = lrs.size - every // 2  # stopped in the middle of the last hold
+        train[cut - 3 : cut] = [3.0, 8.0, 20.0]
+        lrs, train = lrs[:cut], train[:cut]
+    steps = np.arange(every - 1, lrs.size, every)
+    val = 0.3 + 2.0 / (1 + np.exp((np.log10(lrs[steps]) + 3) / 0.4))
+    return RangeTestResult(
+        lrs,
+        train,
+        train[None, :],
+        "loss diverged",
+        ("loss diverged",),
+        val_steps=steps,
+        val_losses=val[None, :],
+    )
+
+
+def test_a_blow_up_between_validation_readings_is_the_divergence():
+    """Read every few steps, the validation loss is still falling when the test stops on a
+    blow-up between two readings; the training loss saw it, and the reading says so instead
+    of asking to extend the range."""
+    result = _validated(10, blow_up_after_last_reading=True)
+    assert read(result.lrs[result.val_steps], result.val_losses[0]).still_falling
+    analysis = analyse(result)
+    assert analysis.validation
+    last_read = result.lrs[result.val_steps[-1]]
+    assert analysis.landmarks.divergence is not None
+    assert last_read < analysis.landmarks.divergence <= result.lrs[-1]
+    assert "extend the range" not in analysis.reason
+    assert "after the last validation reading" in analysis.reason
+    assert analysis.suggestion.band[1] <= analysis.landmarks.divergence
+
+
+def test_a_validation_curve_without_a_blow_up_after_it_is_read_alone():
+    result = _validated(10, blow_up_after_last_reading=False)
+    analysis = analyse(result)
+    assert analysis.landmarks.divergence is None
+    assert "after the last validation reading" not in analysis.reason
