@@ -42,8 +42,9 @@ def execute(name: str) -> Path:
         resources={"metadata": {"path": str(NOTEBOOK_DIR)}},
     )
     client.execute()
-    for cell in notebook.cells:  # keep the outputs, not the timings of one machine
+    for index, cell in enumerate(notebook.cells):  # keep the outputs, not the timings
         cell.metadata.pop("execution", None)
+        cell.id = f"cell-{index}"  # the same on every run (jupytext draws random ones)
     notebook.metadata.pop("widgets", None)
     path = NOTEBOOK_DIR / f"{name}.ipynb"
     nbformat.write(notebook, path)
