@@ -1676,6 +1676,7 @@ class Analysis:
     cold_start_gain: float
     momentum_lag: float = 0.0
     step_lrs: np.ndarray | None = field(default=None, repr=False)
+    momentum_unknown: bool = False
     _cache: dict = field(default_factory=dict, repr=False)
 
     def __getitem__(self, method: str) -> Suggestion:
@@ -1691,8 +1692,19 @@ class Analysis:
                 found = [math.log10(lr) for lr in run_lrs if lr is not None]
                 spread = float(max(found) - min(found)) if len(found) >= 2 else None
                 s = replace(s, run_lrs=run_lrs, spread_decades=spread)
+            if method == "auto" and self.momentum_unknown and s.lr is not None:
+                s = replace(s, reason=s.reason + _unknown_momentum_note(s, self._lagged_auto()))
             self._cache[method] = s
         return self._cache[method]
+
+    def _lagged_auto(self, beta: float | None = None) -> Suggestion:
+        """``auto`` as if the optimizer had a momentum or beta1 of ``beta`` (by default
+        :data:`COMMON_MOMENTUM`)."""
+        from lrfinder.optimizers import average_lag
+
+        lag = average_lag(COMMON_MOMENTUM if beta is None else beta)
+        fix = Corrections(self.slow_learner, self.cold_start_gain, lag, self.step_lrs)
+        return _suggestion(self.reading, "auto", fix, self.config)
 
     @property
     def suggestions(self) -> Mapping[str, Suggestion]:
@@ -1753,7 +1765,8 @@ def analyse(
     if notes := _recorded_notes(result):
         main = replace(main, notes=(*notes, *main.notes))
     runs = tuple(read(r_lrs, r_losses, config) for r_lrs, r_losses in per_run)
-    return Analysis(main, runs, config, validation, slow, gain, lag, step_lrs)
+    unknown = momentum_lag is None and momentum_unknown(result)
+    return Analysis(main, runs, config, validation, slow, gain, lag, step_lrs, unknown)
 
 
 def suggest(
@@ -1874,18 +1887,25 @@ def momentum_sensitivity(
     """
     if not momentum_unknown(result):
         return None
-    from lrfinder.optimizers import average_lag
-
-    lag = average_lag(beta)
-    plain = analyse(
-        result, config=config, window=window, use_validation=use_validation, momentum_lag=0.0
-    )
-    lagged = replace(plain, momentum_lag=lag, _cache={})
-    without, with_ = plain.suggestion, lagged.suggestion
-    if without.lr is None or with_.lr is None:
+    analysis = analyse(result, config=config, window=window, use_validation=use_validation)
+    without, with_ = analysis.suggestion, analysis._lagged_auto(beta)
+    if without.lr is None or with_.lr is None or not _disagree(without, with_):
         return None
-    inside = (
-        without.band[0] <= with_.lr <= without.band[1]
-        and with_.band[0] <= without.lr <= with_.band[1]
+    return without, with_
+
+
+def _disagree(a: Suggestion, b: Suggestion) -> bool:
+    """Either rate lies outside the other's band."""
+    return not (a.band[0] <= b.lr <= a.band[1] and b.band[0] <= a.lr <= b.band[1])
+
+
+def _unknown_momentum_note(plain: Suggestion, lagged: Suggestion) -> str:
+    """Added to ``auto``'s reason for a curve of unknown optimizer, when its momentum matters."""
+    if lagged.lr is None or not _disagree(plain, lagged):
+        return ""
+    return (
+        ". The optimizer that recorded this curve is unknown, and this assumes it had no "
+        f"momentum: with a momentum or Adam's beta1 of {COMMON_MOMENTUM:g} its loss answers "
+        f"each rate late, and auto reads {_fmt(lagged.lr)} instead, outside this band; give "
+        "momentum_lag (lrfinder analyze --momentum) to choose"
     )
-    return None if inside else (without, with_)

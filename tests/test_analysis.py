@@ -668,9 +668,16 @@ def test_an_unknown_momentum_matters_on_a_short_test_of_unknown_optimizer():
     result = load_result(TORCH_LR_FINDER_HISTORY)
     assert momentum_unknown(result)
     without, with_ = momentum_sensitivity(result)
-    assert without == suggest(result, momentum_lag=0)
+    plain = suggest(result, momentum_lag=0)
+    assert (without.lr, without.band) == (plain.lr, plain.band)
     assert with_ == suggest(result, momentum_lag=9)
     assert with_.lr < without.band[0]
+    # the Python answer says what it assumed, and what the other reading is
+    assert without == result.analysis.suggestion
+    assert (
+        "recorded this curve is unknown" in without.reason and f"{with_.lr:.3g}" in without.reason
+    )
+    assert "is unknown" not in plain.reason
     # once the optimizer is known, nothing is left to ask
     known = replace(result, settings={**result.settings, "optimizer": "adam"})
     assert not momentum_unknown(known) and momentum_sensitivity(known) is None
@@ -685,6 +692,7 @@ def test_an_unknown_momentum_does_not_matter_on_a_slow_sweep():
     lrs, loss = descent(n=2000, lo=1e-7, noise=0.02)
     assert suggest((lrs, loss)).lr is not None
     assert momentum_sensitivity((lrs, loss)) is None
+    assert "is unknown" not in suggest((lrs, loss)).reason  # nothing to warn of
 
 
 def test_the_bottom_ignores_a_dip_narrower_than_the_window():
