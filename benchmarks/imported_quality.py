@@ -75,6 +75,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
+from mnist_files import find_mnist, skip_message  # noqa: E402
+
 # joblib's worker processes import this folder's modules (and lrfinder) too
 os.environ["PYTHONPATH"] = os.pathsep.join(
     [str(HERE), str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
@@ -114,15 +116,6 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def mnist_dir(arg: str | None) -> Path:
-    if arg:
-        return Path(arg)
-    if os.environ.get("LRFINDER_DATA"):
-        base = Path(os.environ["LRFINDER_DATA"])
-        return base / "mnist" if (base / "mnist").is_dir() else base
-    return ROOT.parent / "shared" / "data" / "mnist"
-
-
 # ----------------------------------------------------------------------------- data
 
 
@@ -137,7 +130,7 @@ def tensors(name: str, data_dir: str | None):
         from lrfinder import load_dataset
 
         if name == "mnist":
-            data = load_dataset("mnist", data_dir=mnist_dir(data_dir), download=False)
+            data = load_dataset("mnist", data_dir=find_mnist(data_dir), download=False)
         else:
             data = load_dataset(name)
         scale = np.float32(data.x_scale)
@@ -311,8 +304,8 @@ def main(argv=None) -> int:
     from joblib import Parallel, delayed
 
     names = [n.strip() for n in args.datasets.split(",") if n.strip()]
-    if "mnist" in names and not (mnist_dir(args.data_dir) / "train-images-idx3-ubyte.gz").exists():
-        print(f"MNIST skipped: no train-images-idx3-ubyte.gz in {mnist_dir(args.data_dir)}")
+    if "mnist" in names and find_mnist(args.data_dir) is None:
+        print(f"MNIST {skip_message(args.data_dir)}")
         names.remove("mnist")
     t0 = time.perf_counter()
     report: dict = {}

@@ -34,7 +34,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from speed import ROOT, find_mnist, skip_message  # noqa: E402
+from mnist_files import ROOT, find_mnist, skip_message  # noqa: E402
 
 MB = 1024 * 1024
 SEARCH_TARGET_MB = 250

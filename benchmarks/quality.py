@@ -58,6 +58,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import numpy as np  # noqa: E402
+from mnist_files import SHARED, find_mnist  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(__file__).resolve().parent / ".cache"
@@ -93,11 +94,14 @@ RANGE_VERSION = 5
 
 
 def data_dir(arg: str | None) -> Path:
+    """The folder MNIST (and Fashion-MNIST beside it) are loaded from: ``--data-dir``, else
+    the parent of the ``mnist/`` folder :mod:`mnist_files` finds, else ``../shared/data``."""
     if arg:
         return Path(arg)
-    if os.environ.get("LRFINDER_DATA"):
-        return Path(os.environ["LRFINDER_DATA"])
-    return ROOT.parent / "shared" / "data"
+    found = find_mnist()
+    if found is None:
+        return SHARED.parent
+    return found.parent if found.name == "mnist" else found
 
 
 def mnist_available(root: Path) -> bool:

@@ -54,6 +54,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import numpy as np  # noqa: E402
+from mnist_files import SHARED, find_mnist  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -76,11 +77,14 @@ VERSION = 1
 
 
 def data_root(arg: str | None) -> Path:
+    """The folder MNIST (and Fashion-MNIST beside it) are loaded from: ``--data-dir``, else
+    the parent of the ``mnist/`` folder :mod:`mnist_files` finds, else ``../shared/data``."""
     if arg:
         return Path(arg)
-    if os.environ.get("LRFINDER_DATA"):
-        return Path(os.environ["LRFINDER_DATA"])
-    return ROOT.parent / "shared" / "data"
+    found = find_mnist()
+    if found is None:
+        return SHARED.parent
+    return found.parent if found.name == "mnist" else found
 
 
 def mnist_dir(root: Path) -> Path | None:

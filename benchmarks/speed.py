@@ -43,48 +43,13 @@ import sys
 import time
 from pathlib import Path
 
+from mnist_files import find_mnist, skip_message
+
 ROOT = Path(__file__).resolve().parents[1]
 #: The timer: wall time, or this thread's CPU time with ``--clock cpu`` (one thread only).
 clock = time.perf_counter
 
 STEPS, SHORT_STEPS, BATCH, N_IN, HIDDEN, N_OUT = 300, 100, 64, 784, 128, 10
-MNIST_FILES = (
-    "train-images-idx3-ubyte.gz",
-    "train-labels-idx1-ubyte.gz",
-    "t10k-images-idx3-ubyte.gz",
-    "t10k-labels-idx1-ubyte.gz",
-)
-
-
-def find_mnist(data_dir: str | None) -> Path | None:
-    """The folder holding the four MNIST files, or None.
-
-    With ``data_dir``: that folder or its ``mnist/`` subfolder, nothing else (a
-    wrong path is not silently replaced). Otherwise the repository's
-    ``../shared/data/mnist``, then ``$LRFINDER_DATA/mnist`` or ``$LRFINDER_DATA``.
-    """
-    if data_dir:
-        candidates = [Path(data_dir).expanduser(), Path(data_dir).expanduser() / "mnist"]
-    else:
-        candidates = [ROOT.parent / "shared" / "data" / "mnist"]
-        if os.environ.get("LRFINDER_DATA"):
-            env = Path(os.environ["LRFINDER_DATA"]).expanduser()
-            candidates += [env / "mnist", env]
-    for folder in candidates:
-        if all((folder / name).is_file() for name in MNIST_FILES):
-            return folder
-    return None
-
-
-def skip_message(data_dir: str | None) -> str:
-    if data_dir:
-        where = f"--data-dir {data_dir} (nor its mnist/ subfolder)"
-    else:
-        where = f"{ROOT.parent / 'shared' / 'data' / 'mnist'} nor $LRFINDER_DATA/mnist"
-    return (
-        f"skipped: MNIST not found: neither {where} holds {', '.join(MNIST_FILES)}; "
-        "pass --data-dir or set LRFINDER_DATA to a folder that does"
-    )
 
 
 def parse_args():

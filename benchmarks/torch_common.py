@@ -10,15 +10,12 @@ import os
 from pathlib import Path
 
 import numpy as np
+from mnist_files import SHARED, find_mnist
 
 ROOT = Path(__file__).resolve().parents[1]
-#: Where the torch benchmarks look for MNIST unless given ``--data-dir``:
-#: ``$LRFINDER_DATA/mnist`` when that is set, else ``../shared/data/mnist`` beside the repository.
-DEFAULT_DATA = (
-    Path(os.environ["LRFINDER_DATA"]) / "mnist"
-    if os.environ.get("LRFINDER_DATA")
-    else ROOT.parent / "shared" / "data" / "mnist"
-)
+#: Where the torch benchmarks look for MNIST unless given ``--data-dir``: the rule of
+#: :mod:`mnist_files` (when nothing is found, the shared folder, which load_dataset names).
+DEFAULT_DATA = find_mnist() or SHARED
 N_IN, HIDDEN, N_OUT, BATCH = 784, 128, 10, 64
 
 

@@ -30,6 +30,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from mnist_files import find_mnist, skip_message  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 N_ROWS, N_IN, HIDDEN, N_OUT, STEPS, BATCH = 60000, 784, 128, 10, 100, 64
 MB = 1e6
@@ -50,27 +53,14 @@ def set_threads(n: int | None) -> None:
             os.environ[var] = str(n)
 
 
-def mnist_dir(given: str | None) -> Path | None:
-    """The first folder that has the MNIST files: --data-dir, ../shared, $LRFINDER_DATA."""
-    from lrfinder.datasets._download import _IDX_SOURCES
-
-    names = [f for f, _ in _IDX_SOURCES["mnist"].files]
-    candidates = [Path(given)] if given else []
-    candidates.append(ROOT.parent / "shared" / "data" / "mnist")
-    if os.environ.get("LRFINDER_DATA"):
-        candidates.append(Path(os.environ["LRFINDER_DATA"]) / "mnist")
-    return next((d for d in candidates if all((d / f).is_file() for f in names)), None)
-
-
 def arrays(given: str | None):
     """``(x, y, what)``: MNIST as float32 in [0, 1], or noise of the same shape."""
     import numpy as np
 
-    folder = mnist_dir(given)
+    folder = find_mnist(given)
     if folder is None:
         print(
-            "MNIST not found (--data-dir, ../shared/data/mnist, $LRFINDER_DATA/mnist): "
-            "timing uniform noise of the same shape instead",
+            f"{skip_message(given)}; timing uniform noise of the same shape instead",
             file=sys.stderr,
         )
         rng = np.random.default_rng(0)
