@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import json
 import math
 import numbers
 from collections.abc import Sequence
@@ -253,6 +254,34 @@ class _Point(NamedTuple):
     step: float | None
     lr: float
     loss: float
+
+
+#: The comment that opens lrfinder's own CSV export: the settings the analysis reads
+#: (the optimizer, its momentum lag and cold-start gain), as one JSON object.
+SETTINGS_COMMENT = "lrfinder settings:"
+#: The settings the CSV export carries.
+CSV_SETTINGS = ("optimizer", "optimizer_hyperparameters", "momentum_lag", "cold_start_gain")
+
+
+def settings_comment(settings) -> str:
+    """The ``# lrfinder settings: {...}`` line for a result's ``settings`` (those of
+    :data:`CSV_SETTINGS` it has, and ``slow_learner`` when it is there)."""
+    kept = {k: settings[k] for k in (*CSV_SETTINGS, "slow_learner") if settings.get(k) is not None}
+    return f"# {SETTINGS_COMMENT} {json.dumps(kept, sort_keys=True, default=str)}"
+
+
+def csv_settings(text: str) -> dict:
+    """The settings an lrfinder CSV export carries in its settings comment, else ``{}``
+    (a table from anywhere else, or a comment that is not a JSON object: a note)."""
+    _, comments = _lines(text)
+    for comment in comments:
+        if comment.startswith(SETTINGS_COMMENT):
+            try:
+                value = json.loads(comment[len(SETTINGS_COMMENT) :])
+            except json.JSONDecodeError:
+                return {}
+            return value if isinstance(value, dict) else {}
+    return {}
 
 
 def _lines(text: str):

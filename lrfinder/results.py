@@ -310,12 +310,18 @@ class RangeTestResult:
     def to_csv(self, path) -> Path:
         """Write the raw losses as ``step,lr,loss`` rows (``step,run,lr,loss`` for repeats).
 
-        Non-finite losses (the steps after a run stopped) are left out. :func:`load_result`
-        reads the file back as a curve (the settings and landmarks stay in the JSON).
+        Non-finite losses (the steps after a run stopped) are left out. A first comment
+        line, ``# lrfinder settings: {...}``, carries what the analysis reads besides the
+        curve (the optimizer, its momentum lag and cold-start gain), so :func:`load_result`
+        reads the file back to the same suggestion; the rest stays in the JSON.
         """
         path = Path(path)
         several = self.n_runs > 1
-        lines = ["step,run,lr,loss" if several else "step,lr,loss"]
+        settings = {**self.settings, "cold_start_gain": self.cold_start_gain}
+        if self.slow_learner:
+            settings["slow_learner"] = True
+        lines = [imports.settings_comment(settings)]
+        lines.append("step,run,lr,loss" if several else "step,lr,loss")
         for run, losses in enumerate(self.run_losses.tolist()):
             for step, (lr, loss) in enumerate(zip(self.lrs.tolist(), losses, strict=True)):
                 if math.isfinite(loss):
@@ -479,18 +485,29 @@ def _curve_from_csv(text: str, source: str, presmoothed="detect") -> RangeTestRe
     See :func:`lrfinder.imports.table_runs` for how it is read.
     """
     runs = imports.table_runs(text, source)
+    recorded = imports.csv_settings(text)  # lrfinder's own export: raw losses, known optimizer
+    slow = recorded.pop("slow_learner", False) is True
+    gain = recorded.get("cold_start_gain", 1.0)
+    settings = {**recorded, "source": source}
+    if recorded and presmoothed == "detect":
+        presmoothed = False
     try:
         if len(runs) == 1:
             lrs, losses = runs[0]
             return RangeTestResult.from_curve(
-                lrs, losses, settings={"source": source}, presmoothed=presmoothed
+                lrs,
+                losses,
+                settings=settings,
+                slow_learner=slow,
+                cold_start_gain=gain,
+                presmoothed=presmoothed,
             )
-        return _repeats_from_runs(runs, source)
+        return _repeats_from_runs(runs, settings, slow, gain)
     except LRFinderError as err:
         raise LRFinderError(f"{source}: {err}") from None
 
 
-def _repeats_from_runs(runs: list[tuple[np.ndarray, np.ndarray]], source: str):
+def _repeats_from_runs(runs: list[tuple[np.ndarray, np.ndarray]], settings, slow, gain):
     """Rebuild a repeated test from per-run rows (the ``step,run,lr,loss`` CSV)."""
     longest = max((np.asarray(lrs) for lrs, _ in runs), key=len)
     run_losses = np.full((len(runs), longest.size), np.nan)
@@ -509,7 +526,7 @@ def _repeats_from_runs(runs: list[tuple[np.ndarray, np.ndarray]], source: str):
         run_losses,
         reasons[0],
         reasons,
-        {"source": source},
-        slow_learner=False,
-        cold_start_gain=1.0,
+        settings,
+        slow_learner=slow,
+        cold_start_gain=gain,
     )

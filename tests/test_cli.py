@@ -217,10 +217,15 @@ def test_search_json_reloads_to_the_same_suggestion(saved):
 
 def test_search_csv_has_step_lr_loss_rows(saved):
     _, paths = saved
-    lines = paths["csv"].read_text().splitlines()
+    comment, *lines = paths["csv"].read_text().splitlines()
+    data = json.loads(paths["json"].read_text())
+    prefix = "# lrfinder settings: "
+    assert comment.startswith(prefix)  # what the analysis reads besides the curve
+    carried = json.loads(comment[len(prefix) :])
+    assert carried["optimizer"] == data["settings"]["optimizer"] == "sgd"
+    assert carried["momentum_lag"] == 0.0
     assert lines[0] == "step,lr,loss"
     rows = np.array([[float(c) for c in line.split(",")] for line in lines[1:]])
-    data = json.loads(paths["json"].read_text())
     assert rows.shape == (len(data["lrs"]), 3)
     np.testing.assert_array_equal(rows[:, 0], np.arange(len(rows)))
     np.testing.assert_array_equal(rows[:, 1], data["lrs"])
@@ -245,7 +250,8 @@ def test_search_repeats_write_one_csv_block_per_run(tmp_path):
     out = tmp_path / "runs.json"
     result = invoke(["search", *FAST, "--repeats", "2", "--csv", csv, "--json", out, "-q"])
     assert result.exit_code == 0, result.output
-    lines = csv.read_text().splitlines()
+    comment, *lines = csv.read_text().splitlines()
+    assert comment.startswith("# lrfinder settings: ")
     assert lines[0] == "step,run,lr,loss"
     runs = {int(line.split(",")[1]) for line in lines[1:]}
     assert runs == {0, 1}
@@ -449,6 +455,23 @@ def test_analyze_reads_the_csv_that_search_wrote(saved):
     from_csv = invoke(["analyze", paths["csv"], "-q"])
     assert from_csv.exit_code == 0, from_csv.output
     assert from_csv.stdout == from_json.stdout
+
+
+def test_a_csv_export_reads_back_to_the_suggestion_of_its_json(tmp_path):
+    """The CSV carries the optimizer, its momentum lag and cold-start gain: an Adam search's
+    CSV analysed again gives the JSON's answer, not one read without the lag."""
+    paths = {k: tmp_path / f"run.{k}" for k in ("json", "csv")}
+    search = invoke(
+        ["search", "--optimizer", "adam", "-q", "--json", paths["json"], "--csv", paths["csv"]]
+    )
+    assert search.exit_code == 0, search.output
+    from_csv = invoke(["analyze", paths["csv"], "-q"])
+    assert from_csv.exit_code == 0, from_csv.output
+    assert from_csv.stdout == invoke(["analyze", paths["json"], "-q"]).stdout == search.stdout
+    result = load_result(paths["csv"])
+    assert result.settings["optimizer"] == "adam" and result.settings["momentum_lag"] > 0
+    words = " ".join(invoke(["analyze", paths["csv"]]).stdout.replace("│", " ").split())
+    assert cli.IMPORTED_OPTIMIZER_NOTE[:40] not in words  # the optimizer is known
 
 
 def test_analyze_momentum_reads_an_imported_curve_back_by_its_lag(saved):
