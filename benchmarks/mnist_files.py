@@ -48,3 +48,15 @@ def skip_message(data_dir: str | os.PathLike | None = None) -> str:
         f"skipped: MNIST not found: neither {where} holds {', '.join(MNIST_FILES)}; "
         "pass --data-dir or set LRFINDER_DATA to a folder that does"
     )
+
+
+def data_root(data_dir: str | os.PathLike | None = None) -> Path:
+    """The folder MNIST (and Fashion-MNIST beside it) are loaded from, for
+    ``load_dataset(name, data_dir=...)``: ``data_dir`` when given, else the parent of the
+    ``mnist/`` folder :func:`find_mnist` finds, else ``../shared/data``."""
+    if data_dir:
+        return Path(data_dir)
+    found = find_mnist()
+    if found is None:
+        return SHARED.parent
+    return found.parent if found.name == "mnist" else found

@@ -57,8 +57,8 @@ from pathlib import Path
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+import mnist_files  # noqa: E402
 import numpy as np  # noqa: E402
-from mnist_files import SHARED, find_mnist  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(__file__).resolve().parent / ".cache"
@@ -91,17 +91,6 @@ RANGE_VERSION = 5
 
 
 # ----------------------------------------------------------------------------- data
-
-
-def data_dir(arg: str | None) -> Path:
-    """The folder MNIST (and Fashion-MNIST beside it) are loaded from: ``--data-dir``, else
-    the parent of the ``mnist/`` folder :mod:`mnist_files` finds, else ``../shared/data``."""
-    if arg:
-        return Path(arg)
-    found = find_mnist()
-    if found is None:
-        return SHARED.parent
-    return found.parent if found.name == "mnist" else found
 
 
 def mnist_available(root: Path) -> bool:
@@ -503,7 +492,7 @@ def main(argv=None) -> int:
     if args.quick:
         args.datasets, args.optimizers, args.seeds, args.orders = "digits", "sgd,adam", 1, 2
     datasets = list(ALL) if args.datasets == "all" else [d for d in args.datasets.split(",") if d]
-    root = data_dir(args.data_dir)
+    root = mnist_files.data_root(args.data_dir)
     if "mnist" in datasets and not mnist_available(root):
         print(f"MNIST not found under {root}; skipping it", file=sys.stderr)
         datasets.remove("mnist")

@@ -53,8 +53,8 @@ from pathlib import Path
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+import mnist_files  # noqa: E402
 import numpy as np  # noqa: E402
-from mnist_files import SHARED, find_mnist  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -74,17 +74,6 @@ VERSION = 1
 
 
 # ----------------------------------------------------------------------------- data
-
-
-def data_root(arg: str | None) -> Path:
-    """The folder MNIST (and Fashion-MNIST beside it) are loaded from: ``--data-dir``, else
-    the parent of the ``mnist/`` folder :mod:`mnist_files` finds, else ``../shared/data``."""
-    if arg:
-        return Path(arg)
-    found = find_mnist()
-    if found is None:
-        return SHARED.parent
-    return found.parent if found.name == "mnist" else found
 
 
 def mnist_dir(root: Path) -> Path | None:
@@ -333,7 +322,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, default=None, help="write the per-run scores here")
     args = parser.parse_args()
 
-    root = data_root(args.data_dir)
+    root = mnist_files.data_root(args.data_dir)
     names = [n for n in args.datasets.split(",") if n]
     unknown = sorted(set(names) - set(EPOCHS))
     if unknown:

@@ -170,7 +170,7 @@ def main(argv=None) -> int:
     parser.add_argument("--json", type=Path, default=None, help="also write the table as JSON")
     args = parser.parse_args(argv)
 
-    root = quality.data_dir(args.data_dir)
+    root = quality.mnist_files.data_root(args.data_dir)
     if args.timing:
         print(timing(root))
         return 0
