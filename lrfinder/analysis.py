@@ -1642,6 +1642,11 @@ def _curves_of(result, use_validation: bool):
     return lrs, losses, per_run, validation
 
 
+#: The decay tried on a curve whose optimizer is unknown, to see whether its momentum
+#: matters: the default beta1 of Adam in torch and Keras, and the usual SGD momentum.
+COMMON_MOMENTUM = 0.9
+
+
 @dataclass(frozen=True, eq=False)
 class Analysis:
     """A result analysed once: the reading of its curve and a suggestion per method.
@@ -1697,14 +1702,18 @@ class Analysis:
             self._cache[method] = s
         return self._cache[method]
 
-    def _lagged_auto(self, beta: float | None = None) -> Suggestion:
-        """``auto`` as if the optimizer had a momentum or beta1 of ``beta`` (by default
-        :data:`COMMON_MOMENTUM`)."""
-        from lrfinder.optimizers import average_lag
+    def _lagged_auto(self, beta: float = COMMON_MOMENTUM) -> Suggestion:
+        """``auto`` as if the optimizer had a momentum or beta1 of ``beta`` (computed once
+        per ``beta``: ``auto``'s reason and :func:`momentum_sensitivity` both read it)."""
+        key = ("auto", "momentum", beta)
+        if key not in self._cache:
+            from lrfinder.optimizers import average_lag
 
-        lag = average_lag(COMMON_MOMENTUM if beta is None else beta)
-        fix = Corrections(self.slow_learner, self.cold_start_gain, lag, self.step_lrs)
-        return _suggestion(self.reading, "auto", fix, self.config)
+            fix = Corrections(
+                self.slow_learner, self.cold_start_gain, average_lag(beta), self.step_lrs
+            )
+            self._cache[key] = _suggestion(self.reading, "auto", fix, self.config)
+        return self._cache[key]
 
     @property
     def suggestions(self) -> Mapping[str, Suggestion]:
@@ -1847,10 +1856,6 @@ def suggest(
 # --------------------------------------------------------------------------
 # A curve whose optimizer is unknown
 # --------------------------------------------------------------------------
-
-#: The decay tried on a curve whose optimizer is unknown, to see whether its momentum
-#: matters: the default beta1 of Adam in torch and Keras, and the usual SGD momentum.
-COMMON_MOMENTUM = 0.9
 
 
 def momentum_unknown(result) -> bool:

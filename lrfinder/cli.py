@@ -597,6 +597,15 @@ def _load_result(path: Path, presmoothed: str = "detect", momentum: float | None
     return replace(result, settings={**(result.settings or {}), "momentum_lag": lag})
 
 
+def _load_to_read(path: Path, presmoothed: str, momentum: float | None):
+    """The saved run ``analyze`` and ``plot`` read: told its momentum (``--momentum``), or
+    refused when its answer hangs on a momentum it does not record."""
+    result = _load_result(path, presmoothed, momentum)
+    if momentum is None:
+        _refuse_if_momentum_matters(result, path)
+    return result
+
+
 def _refuse_if_momentum_matters(result, path: Path) -> None:
     """A curve of unknown optimizer whose answer depends on its momentum: ask for it.
 
@@ -1091,9 +1100,7 @@ def analyze(
     momentum: MomentumOpt = None,
 ) -> None:
     """Analyse a saved run again, without training."""
-    result = _load_result(result_file, presmoothed, momentum)
-    if momentum is None:
-        _refuse_if_momentum_matters(result, result_file)
+    result = _load_to_read(result_file, presmoothed, momentum)
     _answer_line(result, method, quiet)
     if not quiet:
         _describe(result, method)
@@ -1123,9 +1130,7 @@ def plot(
 ) -> None:
     """Plot a saved run (a --json result or an lr,loss CSV)."""
     _check_output(output, "--output", FIGURE_SUFFIXES)
-    result = _load_result(result_file, presmoothed, momentum)
-    if momentum is None:
-        _refuse_if_momentum_matters(result, result_file)
+    result = _load_to_read(result_file, presmoothed, momentum)
     _plot(result, output, method)
     typer.echo(f"wrote {output}")
 
