@@ -260,13 +260,19 @@ class _Point(NamedTuple):
 #: (the optimizer, its momentum lag and cold-start gain), as one JSON object.
 SETTINGS_COMMENT = "lrfinder settings:"
 #: The settings the CSV export carries.
-CSV_SETTINGS = ("optimizer", "optimizer_hyperparameters", "momentum_lag", "cold_start_gain")
+CSV_SETTINGS = (
+    "optimizer",
+    "optimizer_hyperparameters",
+    "momentum_lag",
+    "cold_start_gain",
+    "slow_learner",
+)
 
 
 def settings_comment(settings) -> str:
     """The ``# lrfinder settings: {...}`` line for a result's ``settings`` (those of
-    :data:`CSV_SETTINGS` it has, and ``slow_learner`` when it is there)."""
-    kept = {k: settings[k] for k in (*CSV_SETTINGS, "slow_learner") if settings.get(k) is not None}
+    :data:`CSV_SETTINGS` it has)."""
+    kept = {k: settings[k] for k in CSV_SETTINGS if settings.get(k) is not None}
     return f"# {SETTINGS_COMMENT} {json.dumps(kept, sort_keys=True, default=str)}"
 
 

@@ -317,10 +317,8 @@ class RangeTestResult:
         """
         path = Path(path)
         several = self.n_runs > 1
-        settings = {**self.settings, "cold_start_gain": self.cold_start_gain}
-        if self.slow_learner:
-            settings["slow_learner"] = True
-        lines = [imports.settings_comment(settings)]
+        typed = {"cold_start_gain": self.cold_start_gain, "slow_learner": self.slow_learner}
+        lines = [imports.settings_comment({**self.settings, **typed})]
         lines.append("step,run,lr,loss" if several else "step,lr,loss")
         for run, losses in enumerate(self.run_losses.tolist()):
             for step, (lr, loss) in enumerate(zip(self.lrs.tolist(), losses, strict=True)):
