@@ -25,8 +25,10 @@ Probes
     hyperparameters, at that constant rate, and is scored on the loss (and
     accuracy) of a fixed held-out set. Every candidate sees the same seeds, so
     they differ only by their rate. A probe whose loss turns non-finite, or whose
-    held-out loss rises :attr:`VerifyConfig.blowup` times above its start, has
-    diverged and is stopped.
+    training loss rises :attr:`VerifyConfig.blowup` times above the held-out loss
+    it started from, has diverged and is stopped. (A held-out loss that rises while
+    the training loss falls is overfitting: the score counts it, but it is no
+    divergence.)
 Rungs (successive halving)
     Training every candidate for the whole budget would cost as much as a small
     grid search. Instead all candidates train for the first rung
@@ -36,9 +38,12 @@ Rungs (successive halving)
     next candidate takes its place). A probe resumes where it stopped, so no
     step is trained twice.
 Edge
-    A rate next to one that failed (blew up, or learned nothing) is chosen only
-    when nothing else is left: a rate one step from failing in two seeds fails
-    in some others (:attr:`VerifyConfig.back_off`).
+    A rate next to one that failed (blew up, or learned nothing) gives way to the
+    candidate one step below it: a rate one step from failing in two seeds fails
+    in some others (:attr:`VerifyConfig.back_off`). One step, not further: the
+    probes said the edge rate learned best, so its neighbour is the safe choice
+    closest to it. An edge rate with no candidate below is taken only when nothing
+    else is left.
 No suggestion
     When the test saw no learning, the candidates span the top
     :attr:`VerifyConfig.fallback_decades` of the range it tested.
@@ -135,8 +140,9 @@ class VerifyConfig:
     val_fraction: float = 0.2
     #: ... and at most this many held-out rows (each rung scores all of them).
     val_size: int = 2048
-    #: A probe has diverged when its held-out loss exceeds this many times its
-    #: loss before training (or any loss turns non-finite).
+    #: A probe has diverged when its training loss (the mean over the second half of
+    #: a rung's batches) exceeds this many times the held-out loss before training,
+    #: or any loss turns non-finite.
     blowup: float = 4.0
     #: Two candidates are within noise when their mean scores differ by at most
     #: this many standard errors of the difference (seed-to-seed variance, pooled
@@ -145,12 +151,12 @@ class VerifyConfig:
     #: ... or by at most this fraction of the best score, so that seeds that happen
     #: to agree do not make every difference significant.
     tolerance: float = 0.01
-    #: Never choose a rate at the edge of stability when another will do: one whose
-    #: next candidate up failed in some seed (see ``failed_fraction``). A rate one grid
-    #: step from failing in two seeds fails in some others; the benchmark's truth (a
-    #: mean over seeds) loses a third of its score to each such seed. (Counting the
-    #: highest candidate as at the edge too, for want of evidence above it, lost more
-    #: than it saved there.)
+    #: Never choose a rate at the edge of stability: one whose next candidate up failed
+    #: in some seed (see ``failed_fraction``) gives way to the candidate one step below
+    #: it. A rate one grid step from failing in two seeds fails in some others; the
+    #: benchmark's truth (a mean over seeds) loses a third of its score to each such
+    #: seed. (Counting the highest candidate as at the edge too, for want of evidence
+    #: above it, lost more than it saved there.)
     back_off: bool = True
     #: Keep the range test's suggestion while it is within the seeds' noise of the best
     #: (it survives each rung, and is chosen): the probes then give no reason to move,
@@ -588,6 +594,7 @@ def _advance(job: _Job, state: _State, until: int) -> _State:
         sampler._order, sampler._pos = state.order, state.position  # resume the epoch
     diverged = False
     step = state.step
+    trained = []  # this segment's training losses
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         while step < until:
             xb, yb = sampler.next()
@@ -596,9 +603,17 @@ def _advance(job: _Job, state: _State, until: int) -> _State:
             if not math.isfinite(float(loss)):
                 diverged = True
                 break
+            trained.append(float(loss))
             opt.step(model.params, grads, job.lr)
     loss, accuracy = (math.nan, math.nan) if diverged else _evaluate(model, job.val)
-    diverged = diverged or _blew_up(loss, record["loss"][0], job.blowup)
+    # Diverged is judged on the loss the probe trains on (the second half of this segment's
+    # batches, against the held-out loss before training). A held-out loss that rises while
+    # the training loss falls is overfitting, which the score already counts; it is not
+    # divergence, and it must not mark the rates beside it as the edge of stability.
+    recent = float(np.mean(trained[len(trained) // 2 :])) if trained else record["loss"][0]
+    diverged = (
+        diverged or not math.isfinite(loss) or _blew_up(recent, record["loss"][0], job.blowup)
+    )
     record["steps"].append(step), record["loss"].append(loss), record["accuracy"].append(accuracy)
     return _State(
         params={k: np.array(v, copy=True) for k, v in model.params.items()},
@@ -974,10 +989,15 @@ class _Run:
         final = self.budgets[-1]
         preferred = standing.preference(self.favourite)
         order = preferred
-        if self.config.back_off:  # a stable partition: rates off the edge first
-            order = [lr for lr in order if not self._at_edge(lr)] + [
-                lr for lr in order if self._at_edge(lr)
-            ]
+        if self.config.back_off:  # a rate at the edge gives way to the candidate below it,
+            order, last_resort = [], []  # and is itself taken only when nothing else is left
+            for lr in preferred:
+                below = self._step_below(lr) if self._at_edge(lr) else lr
+                if below is None:
+                    last_resort.append(lr)
+                elif below not in order:
+                    order.append(below)
+            order += [lr for lr in last_resort if lr not in order]
         failed: list[float] = []
         for lr in order:
             if budget < final:
@@ -990,12 +1010,26 @@ class _Run:
 
     def _passed(self, preferred, chosen, failed) -> tuple[tuple[float, str], ...]:
         """The rates preferred to ``chosen`` that were not chosen, and why."""
-        ahead = preferred if chosen is None else preferred[: preferred.index(chosen)]
+        if chosen is None:
+            ahead = preferred
+        else:  # up to the preferred rate that is, or gave way to, the chosen one
+            stop = next(i for i, lr in enumerate(preferred) if chosen in (lr, self._step_below(lr)))
+            ahead = preferred[: stop + (preferred[stop] != chosen)]
         final = self.budgets[-1]
         return tuple(
             (lr, f"it blew up before {final} steps" if lr in failed else "the next rate up failed")
             for lr in ahead
         )
+
+    def _step_below(self, lr: float) -> float | None:
+        """The next candidate below ``lr``, None when there is none or it diverged."""
+        i = self.candidates.index(lr)
+        if i == 0:
+            return None
+        below = self.candidates[i - 1]
+        if any(self.states[(below, s)].diverged for s in range(self.seeds)):
+            return None
+        return below
 
     def _at_edge(self, lr: float) -> bool:
         """True for a candidate whose next candidate up failed in some seed: it blew up,
@@ -1082,6 +1116,8 @@ def _reason(v: Verification, choice: _Choice | None) -> str:
     best = standing.best() if standing is not None else None
     if best is None or _same_rate(best, v.lr):
         how = f"the best {score} at {choice.decided_at} steps"
+    elif not standing.within(v.lr):  # it stands in for a better rate at the edge
+        how = f"the candidate below a better rate at {choice.decided_at} steps"
     else:
         how = f"within the seeds' noise of the best ({best:.3g}) at {choice.decided_at} steps"
         stands = v.suggestion is not None and _same_rate(v.lr, v.suggestion)

@@ -21,7 +21,9 @@ from lrfinder.verification import (
     Verification,
     VerificationInterrupted,
     VerifyConfig,
+    _Run,
     _Standing,
+    _State,
     candidate_rates,
     default_steps,
     load_verification,
@@ -212,6 +214,32 @@ def test_a_rate_next_to_one_that_blew_up_is_passed_over(tested, digits):
         config=VerifyConfig(back_off=False),
     )
     assert plain.lr == 0.3
+
+
+def test_a_rate_at_the_edge_gives_way_to_the_candidate_just_below_it():
+    """The probes ranked 0.3 best, but 1e4 above it failed: the choice is the candidate one
+    step below 0.3 (0.01, which no rung kept), not the next survivor (0.001) far lower."""
+    lrs, budgets = (0.001, 0.01, 0.3, 1e4), (1, 2)
+    run = _Run({(lr, 0): None for lr in lrs}, lrs, 1, budgets, VerifyConfig(), 1, None, None)
+    for lr in lrs:
+        run.states[(lr, 0)] = _State(steps=(0, 2), val_loss=(2.0, 1.0), diverged=lr == 1e4)
+    decided = _Standing((0.001, 0.3), {0.001: 0.8, 0.3: 0.5}, 0.0, 0.0)
+    last = {lr: _Standing((lr,), {lr: 1.0}, 0.0, 0.0) for lr in lrs[:3]}
+    choice = run._confirm((decided, 2), last)
+    assert choice.lr == 0.01
+    assert choice.passed_over == ((0.3, "the next rate up failed"),)
+
+
+def test_overfitting_is_not_divergence(tested, digits):
+    """Scored on held-out labels shifted by one, the held-out loss climbs far above its start
+    while the training loss falls: that probe overfits (its score says so), it has not
+    diverged, and a lone candidate is still chosen."""
+    result, model = tested
+    val = (digits.x_test, (digits.y_test + 1) % 10)
+    v = verify(result, model, digits, lrs=[0.03], steps=4 * STEPS, val_data=val)
+    assert any(p.val_loss[-1] > VerifyConfig().blowup * p.val_loss[0] for p in v.probes)
+    assert not any(p.diverged for p in v.probes)
+    assert v.lr == 0.03
 
 
 def test_the_tolerance_makes_agreeing_seeds_no_proof_of_a_difference():
