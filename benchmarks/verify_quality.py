@@ -71,11 +71,13 @@ def evaluate(cells, inits, orders, root, jobs: int, config_kwargs: dict) -> dict
 
 
 def report(table: dict, truth_seeds: range) -> tuple[str, dict]:
+    from lrfinder.verification import COST_TARGET
+
     lines = [
         "per-run regret (pp) of auto and of verify; conf = runs where verify confirmed auto; "
-        "cost = steps / grid search",
+        "cost = steps / grid search, the mean and the costliest run",
         f"{'dataset':<11}{'optimizer':<9}{'best lr':>8} | {'auto mean':>9} {'worst':>6} | "
-        f"{'verify mean':>11} {'worst':>6} | {'conf':>4} {'cost':>7}",
+        f"{'verify mean':>11} {'worst':>6} | {'conf':>4} {'cost':>7} {'worst':>6}",
     ]
     lines.append("-" * len(lines[-1]))
     summary: dict = {}
@@ -101,6 +103,8 @@ def report(table: dict, truth_seeds: range) -> tuple[str, dict]:
             "verify": verified,
             "confirmed": sum(confirmed),
             "cost": float(np.mean(cost)) if cost else math.nan,
+            "cost_worst": float(np.max(cost)) if cost else math.nan,
+            "cost_over": int(sum(c > COST_TARGET + 1e-12 for c in cost)),
         }
         summary[f"{name}/{opt}"] = row
         group = "small" if name in quality.SMALL else name
@@ -108,7 +112,8 @@ def report(table: dict, truth_seeds: range) -> tuple[str, dict]:
         lines.append(
             f"{name:<11}{opt:<9}{t.best_lr:>8.2g} | {np.mean(auto):>9.2f} {np.max(auto):>6.2f} | "
             f"{np.mean(verified):>11.2f} {np.max(verified):>6.2f} | "
-            f"{sum(confirmed):>2}/{len(runs):<2}{'1/' + format(1 / row['cost'], '.0f'):>6}"
+            f"{sum(confirmed):>2}/{len(runs):<2}{'1/' + format(1 / row['cost'], '.0f'):>6} "
+            f"{'1/' + format(1 / row['cost_worst'], '.1f'):>6}"
         )
     lines.append("-" * len(lines[1]))
     for group, rows in groups.items():
@@ -117,10 +122,15 @@ def report(table: dict, truth_seeds: range) -> tuple[str, dict]:
         over = sum(np.mean(row["verify"]) >= 2.0 for row in rows)
         worse = sum(np.mean(row["verify"]) > np.mean(row["auto"]) + 1e-9 for row in rows)
         cost = np.nanmean([row["cost"] for row in rows])
+        costliest = np.nanmax([row["cost_worst"] for row in rows])
+        over_target = sum(row["cost_over"] for row in rows)
+        n_runs = sum(len(row["verify"]) for row in rows)
         lines.append(
             f"{group:<20} auto {np.mean(auto):6.2f} mean {np.max(auto):6.2f} worst | verify "
             f"{np.mean(ver):6.2f} mean {np.max(ver):6.2f} worst | cells >= 2 pp: {over}/"
-            f"{len(rows)}, worse than auto: {worse}/{len(rows)} | cost 1/{1 / cost:.0f}"
+            f"{len(rows)}, worse than auto: {worse}/{len(rows)} | cost 1/{1 / cost:.0f}, "
+            f"costliest run 1/{1 / costliest:.1f}, runs over 1/{1 / COST_TARGET:.0f}: "
+            f"{over_target}/{n_runs}"
         )
     return "\n".join(lines), summary
 
