@@ -1116,8 +1116,8 @@ def _reason(v: Verification, choice: _Choice | None) -> str:
     best = standing.best() if standing is not None else None
     if best is None or _same_rate(best, v.lr):
         how = f"the best {score} at {choice.decided_at} steps"
-    elif not standing.within(v.lr):  # it stands in for a better rate at the edge
-        how = f"the candidate below a better rate at {choice.decided_at} steps"
+    elif not standing.within(v.lr):  # a better rate was passed over (the edge, or it blew up)
+        how = f"chosen at {choice.decided_at} steps in place of a better rate"
     else:
         how = f"within the seeds' noise of the best ({best:.3g}) at {choice.decided_at} steps"
         stands = v.suggestion is not None and _same_rate(v.lr, v.suggestion)
