@@ -163,8 +163,10 @@ class VerifyConfig:
     #: and the suggestion also carries what the whole curve showed. Off, the lowest
     #: rate within the noise is chosen.
     keep_suggestion: bool = True
-    #: For ``back_off``, a probe failed when it blew up, or when its held-out loss fell by
-    #: less than this fraction of the largest fall any probe made by the same step.
+    #: For ``back_off``, a probe failed when it blew up, or when its training loss fell by
+    #: less than this fraction of the largest fall any probe made by the same step. (The
+    #: training loss, like the blow-up: stability is a matter of how a rate trains; a
+    #: held-out loss that rises from overconfidence says nothing about it.)
     failed_fraction: float = 0.1
     #: How a candidate's seeds make its score: ``"mean"``, or ``"worst"`` (the worst
     #: seed), which ranks a rate that only some seeds can use below a steady one.
@@ -543,6 +545,9 @@ class _State:
     steps: tuple[int, ...] = ()
     val_loss: tuple[float, ...] = ()
     val_accuracy: tuple[float, ...] = ()
+    #: at each scored step, the mean training loss over the second half of the rung's
+    #: batches (at step 0: the held-out loss, the best estimate of the untrained loss)
+    train_loss: tuple[float, ...] = ()
     diverged: bool = False
 
     @property
@@ -582,10 +587,11 @@ def _advance(job: _Job, state: _State, until: int) -> _State:
     sampler = BatchSampler(job.train, job.batch_size, rng, dtype)
     opt = job.optimizer.clone()
     record = {"steps": list(state.steps), "loss": list(state.val_loss)}
-    record["accuracy"] = list(state.val_accuracy)
+    record["accuracy"], record["train"] = list(state.val_accuracy), list(state.train_loss)
     if state.params is None:  # the score before training: the blow-up reference
         loss, accuracy = _evaluate(model, job.val)
         record["steps"].append(0), record["loss"].append(loss), record["accuracy"].append(accuracy)
+        record["train"].append(loss)
     else:
         for key, value in model.params.items():
             value[...] = state.params[key]
@@ -615,6 +621,7 @@ def _advance(job: _Job, state: _State, until: int) -> _State:
         diverged or not math.isfinite(loss) or _blew_up(recent, record["loss"][0], job.blowup)
     )
     record["steps"].append(step), record["loss"].append(loss), record["accuracy"].append(accuracy)
+    record["train"].append(recent)
     return _State(
         params={k: np.array(v, copy=True) for k, v in model.params.items()},
         optimizer=opt.state_dict(),
@@ -624,6 +631,7 @@ def _advance(job: _Job, state: _State, until: int) -> _State:
         steps=tuple(record["steps"]),
         val_loss=tuple(record["loss"]),
         val_accuracy=tuple(record["accuracy"]),
+        train_loss=tuple(record["train"]),
         diverged=diverged,
     )
 
@@ -1033,7 +1041,7 @@ class _Run:
 
     def _at_edge(self, lr: float) -> bool:
         """True for a candidate whose next candidate up failed in some seed: it blew up,
-        or its held-out loss fell by less than :attr:`VerifyConfig.failed_fraction` of
+        or its training loss fell by less than :attr:`VerifyConfig.failed_fraction` of
         the best fall any candidate made by the same step (it only thrashes at a rate
         where a smaller one learns)."""
         i = self.candidates.index(lr)
@@ -1045,9 +1053,9 @@ class _Run:
     def _fell_short(self, probe: _State) -> bool:
         if len(probe.steps) < 2:
             return False
-        step, fall = probe.steps[-1], probe.val_loss[0] - probe.val_loss[-1]
+        step, fall = probe.steps[-1], probe.train_loss[0] - probe.train_loss[-1]
         falls = [
-            s.val_loss[0] - s.val_loss[s.steps.index(step)]
+            s.train_loss[0] - s.train_loss[s.steps.index(step)]
             for s in self.states.values()
             if step in s.steps and not s.diverged
         ]

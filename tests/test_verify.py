@@ -222,12 +222,33 @@ def test_a_rate_at_the_edge_gives_way_to_the_candidate_just_below_it():
     lrs, budgets = (0.001, 0.01, 0.3, 1e4), (1, 2)
     run = _Run({(lr, 0): None for lr in lrs}, lrs, 1, budgets, VerifyConfig(), 1, None, None)
     for lr in lrs:
-        run.states[(lr, 0)] = _State(steps=(0, 2), val_loss=(2.0, 1.0), diverged=lr == 1e4)
+        run.states[(lr, 0)] = _State(
+            steps=(0, 2), val_loss=(2.0, 1.0), train_loss=(2.0, 1.0), diverged=lr == 1e4
+        )
     decided = _Standing((0.001, 0.3), {0.001: 0.8, 0.3: 0.5}, 0.0, 0.0)
     last = {lr: _Standing((lr,), {lr: 1.0}, 0.0, 0.0) for lr in lrs[:3]}
     choice = run._confirm((decided, 2), last)
     assert choice.lr == 0.01
     assert choice.passed_over == ((0.3, "the next rate up failed"),)
+
+
+def test_the_edge_is_judged_on_the_training_loss():
+    """0.3 trains as well as 0.1 but overfits: its held-out loss rises. That says nothing about
+    stability, so 0.1 is not at the edge; a rate whose training loss stalls (0.3 in the second
+    run) does put 0.1 there."""
+    lrs = (0.03, 0.1, 0.3)
+
+    def edge_of_01(train_at_03: float) -> bool:
+        run = _Run({(lr, 0): None for lr in lrs}, lrs, 1, (1, 2), VerifyConfig(), 1, None, None)
+        for lr in lrs:
+            run.states[(lr, 0)] = _State(steps=(0, 2), val_loss=(2.0, 1.0), train_loss=(2.0, 1.0))
+        run.states[(0.3, 0)] = _State(
+            steps=(0, 2), val_loss=(2.0, 3.0), train_loss=(2.0, train_at_03)
+        )
+        return run._at_edge(0.1)
+
+    assert not edge_of_01(train_at_03=0.9)
+    assert edge_of_01(train_at_03=1.95)
 
 
 def test_overfitting_is_not_divergence(tested, digits):
