@@ -1021,13 +1021,17 @@ class _Run:
         if chosen is None:
             ahead = preferred
         else:  # up to the preferred rate that is, or gave way to, the chosen one
-            stop = next(i for i, lr in enumerate(preferred) if chosen in (lr, self._step_below(lr)))
+            stop = next(i for i, lr in enumerate(preferred) if chosen in (lr, self._gave_way(lr)))
             ahead = preferred[: stop + (preferred[stop] != chosen)]
         final = self.budgets[-1]
         return tuple(
             (lr, f"it blew up before {final} steps" if lr in failed else "the next rate up failed")
             for lr in ahead
         )
+
+    def _gave_way(self, lr: float) -> float | None:
+        """The candidate an edge rate gave way to; None for a rate off the edge."""
+        return self._step_below(lr) if self._at_edge(lr) else None
 
     def _step_below(self, lr: float) -> float | None:
         """The next candidate below ``lr``, None when there is none or it diverged."""
