@@ -28,8 +28,10 @@ Scores
     regret = best mean accuracy - truth(suggested lr), in percentage points (the
     truth interpolated in log10(lr), flat beyond the grid; no suggestion scores the
     worst grid rate), per run; the table gives the mean and the worst run, how many
-    runs lrfinder.torch did at least as well as each peer, and how many suggestions
-    lie at or above the lowest diverging grid rate.
+    runs lrfinder.torch did at least as well as each peer, how many it did worse by
+    more than the truth can resolve (2 standard errors of the accuracy difference,
+    paired by truth seed: every grid rate trains from the same seeds), and how many
+    suggestions lie at or above the lowest diverging grid rate.
 
 Run from the repository root (a few minutes on two cores; the truth is cached in
 ``benchmarks/.cache``)::
@@ -72,8 +74,12 @@ CACHE = Path(__file__).resolve().parent / ".cache"
 GRID = 10.0 ** np.arange(-5.0, 1.0 + 1e-9, 0.25)
 #: The optimizers and their constructor arguments (besides lr).
 OPTIMIZERS = {"adam": ("Adam", {}), "sgd": ("SGD", {}), "momentum": ("SGD", {"momentum": 0.9})}
-#: Bumped when the truth's training changes, so that the cache is recomputed.
-TRUTH_VERSION = 1
+#: Bumped when the truth's training or record changes, so that the cache is recomputed
+#: (2: each seed's accuracy is kept, for the truth's own noise).
+TRUTH_VERSION = 2
+#: A run is worse than a peer "beyond the truth's noise" when its regret exceeds the
+#: peer's by more than this many standard errors of the seed-paired difference.
+NOISE_SE = 2.0
 
 
 def parse_args():
@@ -120,7 +126,12 @@ def truth(data_dir: str, name: str, seeds: int, jobs: int) -> dict:
     scores = Parallel(n_jobs=jobs)(delayed(train_once)(data_dir, name, lr, s) for lr, s in tasks)
     acc = np.array([a for a, _ in scores]).reshape(len(GRID), seeds)
     div = np.array([d for _, d in scores]).reshape(len(GRID), seeds).any(axis=1)
-    record = {"lrs": GRID.tolist(), "accuracy": acc.mean(axis=1).tolist(), "diverged": div.tolist()}
+    record = {
+        "lrs": GRID.tolist(),
+        "accuracy": acc.mean(axis=1).tolist(),
+        "accuracy_by_seed": acc.tolist(),  # [rate][seed]
+        "diverged": div.tolist(),
+    }
     path.write_text(json.dumps(record))
     return record
 
@@ -133,6 +144,25 @@ def score(record: dict, lr: float | None) -> float:
         return 100 * (best - acc.min())
     value = np.interp(math.log10(lr), np.log10(record["lrs"]), acc)
     return 100 * (best - value)
+
+
+def _per_seed(record: dict, lr: float | None) -> np.ndarray:
+    """Each truth seed's accuracy at ``lr`` (interpolated in log10(lr); the worst grid
+    rate's when ``lr`` is None)."""
+    acc = np.array(record["accuracy_by_seed"])  # [rate][seed]
+    if lr is None or not math.isfinite(lr):
+        return acc[int(np.argmin(record["accuracy"]))]
+    x = np.log10(record["lrs"])
+    return np.array([np.interp(math.log10(lr), x, acc[:, s]) for s in range(acc.shape[1])])
+
+
+def worse_beyond_noise(record: dict, ours: float | None, theirs: float | None) -> bool:
+    """True when ``ours`` scores below ``theirs`` by more than :data:`NOISE_SE` standard
+    errors of the difference, paired by truth seed (every rate trains from the same seeds,
+    so the seeds' shared luck cancels out of the difference)."""
+    diff = _per_seed(record, theirs) - _per_seed(record, ours)  # > 0: theirs is better
+    se = diff.std(ddof=1) / math.sqrt(diff.size) if diff.size > 1 else 0.0
+    return bool(diff.mean() > NOISE_SE * se + 1e-12)
 
 
 def diverging_from(record: dict) -> float:
@@ -231,20 +261,29 @@ def main() -> int:
             f"({100 * record['accuracy'][best]:.2f}% after one epoch); grid diverges from "
             f"{cliff:.3g}; {len(runs)} runs"
         )
-        print(f"  {'':22s} {'mean':>6s} {'worst':>6s} {'ours <=':>8s} {'diverging':>9s}  lrs")
+        print(
+            f"  {'':22s} {'mean':>6s} {'worst':>6s} {'ours <=':>8s} {'ours <<':>8s} "
+            f"{'diverging':>9s}  lrs"
+        )
         for c in CONTENDERS:
             lrs = [r[c] for r in runs]
             wins = sum(
                 a <= b + 1e-9 for a, b in zip(regrets[CONTENDERS[0]], regrets[c], strict=True)
             )
+            beaten = sum(worse_beyond_noise(record, r[CONTENDERS[0]], r[c]) for r in runs)
             risky = sum(lr is not None and lr >= cliff for lr in lrs)
             shown = " ".join("none" if lr is None else f"{lr:.2g}" for lr in lrs)
             print(
                 f"  {c:22s} {np.mean(regrets[c]):6.2f} {np.max(regrets[c]):6.2f} "
-                f"{wins:>4d}/{len(runs):<3d} {risky:>9d}  {shown}"
+                f"{wins:>4d}/{len(runs):<3d} {beaten:>4d}/{len(runs):<3d} {risky:>9d}  {shown}"
             )
         report[name] = {"truth": record, "runs": runs, "regrets": regrets}
-    print("\nregret: accuracy points lost against the best constant rate (one epoch, from scratch)")
+    print(
+        "\nregret: accuracy points lost against the best constant rate (one epoch, from "
+        "scratch); ours <=: runs where lrfinder.torch did at least as well as that row; "
+        f"ours <<: runs where it did worse by more than {NOISE_SE:g} standard errors of the "
+        "truth's seed-paired difference (worse beyond what the truth can resolve)"
+    )
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
     return 0
