@@ -278,6 +278,22 @@ def _check_model_and_optimizer(model, optimizer) -> None:
         )
 
 
+def _check_device(device) -> torch.device:
+    """``device`` as a :class:`torch.device` this torch can train on."""
+    try:
+        out = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise LRFinderError(
+            f"device={device!r} is not a torch device; give 'cpu', 'cuda' or 'cuda:1', say"
+        ) from None
+    if out.type == "cuda" and not torch.cuda.is_available():
+        raise LRFinderError(
+            f"device={device!r}, but this torch sees no CUDA device; leave device unset to "
+            "train where the model is, or give device='cpu'"
+        )
+    return out
+
+
 def _device_of(model) -> torch.device:
     for p in model.parameters():
         return p.device
@@ -326,10 +342,15 @@ def _one_run(
             total = 0.0
             for _ in range(accumulation_steps):
                 inputs, targets = batches.next()
-                with autocast():
-                    loss = criterion(model(inputs), targets)
-                part = loss / accumulation_steps if accumulation_steps > 1 else loss
-                (part if grad_scaler is None else grad_scaler.scale(part)).backward()
+                try:
+                    with autocast():
+                        loss = criterion(model(inputs), targets)
+                    part = loss / accumulation_steps if accumulation_steps > 1 else loss
+                    (part if grad_scaler is None else grad_scaler.scale(part)).backward()
+                except (RuntimeError, ValueError, TypeError, IndexError) as err:
+                    if step > 0:  # the batches fitted before: a genuine failure, as raised
+                        raise
+                    raise _first_batch_error(err, inputs, targets) from err
                 total += loss.item()
             loss = total / accumulation_steps if accumulation_steps > 1 else total
             if not math.isfinite(loss):
@@ -354,6 +375,24 @@ def _one_run(
     except KeyboardInterrupt:
         reason = _frameworks.interrupted_reason(lrs, step)
     return losses, reason, val_losses
+
+
+def _described(obj) -> str:
+    if isinstance(obj, torch.Tensor):
+        dtype = str(obj.dtype).removeprefix("torch.")
+        return f"a tensor of shape {tuple(obj.shape)} and dtype {dtype}"
+    return f"a {type(obj).__name__}"
+
+
+def _first_batch_error(err: Exception, inputs, targets) -> LRFinderError:
+    """The first step failed: most often the batches do not fit the model or criterion."""
+    first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    return LRFinderError(
+        f"the first batch failed in criterion(model(inputs), targets).backward() with "
+        f"{type(err).__name__}: {first} (inputs: {_described(inputs)}, targets: "
+        f"{_described(targets)}); check that the loader yields (inputs, targets) that the "
+        "model and criterion take, or pass batch_fn= to pick them out of each batch"
+    )
 
 
 def _fixed_batches(loader: Iterable, batch_fn, rows: int) -> tuple[list, int]:
@@ -505,7 +544,7 @@ def find_lr(
     gain = cold_start_gain(optimizer)
     _GroupRates(optimizer)  # check the rates before anything trains
     home = _device_of(model)
-    device = home if device is None else torch.device(device)
+    device = home if device is None else _check_device(device)
 
     snapshot = _Snapshot(model, optimizer, grad_scaler)
     runs, reasons, val_runs = [], [], []

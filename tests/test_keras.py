@@ -203,6 +203,18 @@ def test_the_momentum_lag_is_recorded(digits):
     assert result.suggestion == result.suggest(momentum_lag=9.0).lr
 
 
+def test_data_the_model_cannot_take_fails_at_the_first_batch_and_restores_it(digits):
+    x, y = digits
+    model = net(extras=True)
+    before = state(model)
+    with pytest.raises(LRFinderError, match=r"first batch failed.*x of shape \(1437, 63\)"):
+        lk.find_lr(model, x[:, :63], y, schedule=SHORT)
+    assert state(model)[0] == before[0]
+    with pytest.raises(LRFinderError, match=r"first batch failed.*IndexError.*labels"):
+        lk.find_lr(model, x, y + 10, schedule=SHORT)
+    assert state(model)[0] == before[0]
+
+
 @pytest.mark.parametrize(
     "make, args, words",
     [

@@ -429,6 +429,14 @@ def test_a_small_cnn_through_the_same_call(digits):
         (dict(loader=[]), "loader yields no batches"),
         (dict(loader=[[1]]), "not (inputs, targets) pairs"),
         (dict(criterion=None), "criterion must be callable"),
+        (dict(device="tpu"), "device='tpu' is not a torch device"),
+        pytest.param(
+            dict(device="cuda:0"),
+            "this torch sees no CUDA device",
+            marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this torch has CUDA"),
+        ),
+        (dict(loader=[(torch.zeros(8, 5), torch.zeros(8, dtype=torch.int64))]), "shape (8, 5)"),
+        (dict(loader=[(torch.zeros(8, 64), torch.full((8,), 10))]), "IndexError"),
     ],
 )
 def test_bad_input_is_one_lrfinder_error_naming_it(loader, change, words):
@@ -446,6 +454,33 @@ def test_bad_input_is_one_lrfinder_error_naming_it(loader, change, words):
             args[key] = change.pop(key)
     with pytest.raises(LRFinderError, match=words.replace("(", r"\(").replace(")", r"\)")):
         lt.find_lr(args["model"], args["loader"], args["optimizer"], args["criterion"], **change)
+
+
+def test_batches_that_do_not_fit_fail_at_the_first_step_and_restore_everything(loader):
+    model, optimizer = warmed(torch.optim.Adam, loader, lr=1e-3)
+    before = snapshot(model, optimizer)
+    wide = [(torch.zeros(8, 65), torch.zeros(8, dtype=torch.int64))]
+    with pytest.raises(LRFinderError, match=r"first batch failed.*loader yields") as err:
+        lt.find_lr(model, wide, optimizer, CE)
+    assert isinstance(err.value.__cause__, RuntimeError)  # torch's own message is kept
+    assert same(snapshot(model, optimizer), before)
+
+
+def test_a_failure_after_the_first_step_is_raised_as_it_is(loader):
+    class Breaks(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net, self.calls = mlp(), 0
+
+        def forward(self, x):
+            self.calls += 1
+            if self.calls == 3:
+                raise RuntimeError("the model's own bug")
+            return self.net(x)
+
+    model = Breaks()
+    with pytest.raises(RuntimeError, match="the model's own bug"):
+        lt.find_lr(model, loader, torch.optim.SGD(model.parameters(), lr=0.1), CE)
 
 
 def test_verify_probes_fresh_torch_models_around_the_suggestion(digits, loader):
