@@ -43,6 +43,7 @@ except ImportError as err:  # pragma: no cover - the message is the point
     ) from err
 
 from lrfinder import _frameworks
+from lrfinder.batches import ArrayData, as_array_data
 from lrfinder.errors import LRFinderError, check_count
 from lrfinder.optimizers import Optimizer, RMSProp, lag_from_hyperparameters
 from lrfinder.progress import ProgressCallback, for_run
@@ -868,7 +869,29 @@ class _ModelFactory:
 
     def __call__(self, seed: int) -> TorchModel:
         torch.manual_seed(seed)  # dropout and anything else drawn from torch's generator
-        return TorchModel(self.model_factory(seed), self.criterion, self.input_shape)
+        module = self.model_factory(seed)
+        if not isinstance(module, torch.nn.Module):
+            raise LRFinderError(
+                f"model_factory(seed) must return a torch.nn.Module, got {type(module).__name__}"
+            )
+        return TorchModel(module, self.criterion, self.input_shape)
+
+    def check_fits(self, data: ArrayData) -> None:
+        """Score the first rows of ``data`` once, so that rows the model or the criterion
+        cannot take fail here, in one line, before any probe trains."""
+        x = data.x[:2].astype(np.float32) * np.float32(data.x_scale)
+        model = self(0)
+        try:
+            model.evaluate(x, data.y[:2])
+        except (RuntimeError, ValueError, TypeError, IndexError) as err:
+            first = (str(err).strip().splitlines() or [""])[0]
+            shape = "" if self.input_shape is None else f", input_shape={self.input_shape}"
+            raise LRFinderError(
+                f"data does not fit model_factory's model or the criterion: "
+                f"{type(err).__name__}: {first} (x of shape {data.x.shape}, y of shape "
+                f"{data.y.shape}{shape}); give rows the model takes, or input_shape= to "
+                "reshape each row (e.g. (1, 8, 8) for a CNN)"
+            ) from err
 
 
 class _RecordedOptimizer:
@@ -954,11 +977,14 @@ def verify(
         hyperparameters=dict(settings.get("optimizer_hyperparameters") or {}),
         cold_start_gain=getattr(result, "cold_start_gain", None),
     )
+    fresh = _ModelFactory(model_factory, criterion, input_shape)
+    data = as_array_data(_as_arrays(data), name="data")  # checked once, here
+    fresh.check_fits(data)
     return verify_numpy(
         result,
         None,
-        _as_arrays(data),
-        model_factory=_ModelFactory(model_factory, criterion, input_shape),
+        data,
+        model_factory=fresh,
         optimizer=optimizer,
         val_data=None if val_data is None else _as_arrays(val_data),
         **options,

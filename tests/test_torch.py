@@ -496,6 +496,16 @@ def test_verify_probes_fresh_torch_models_around_the_suggestion(digits, loader):
         lt.verify(imported, (x, y), model_factory=mlp, criterion=CE)
 
 
+def test_verify_names_data_the_model_cannot_take_before_any_probe_trains(digits, loader):
+    model = mlp()
+    result = lt.find_lr(model, loader, torch.optim.Adam(model.parameters()), CE, schedule=SHORT)
+    x, y = digits
+    with pytest.raises(LRFinderError, match=r"does not fit.*x of shape \(1437, 60\)"):
+        lt.verify(result, (x[:, :60], y), model_factory=mlp, criterion=CE, steps=30)
+    with pytest.raises(LRFinderError, match=r"model_factory\(seed\) must return"):
+        lt.verify(result, (x, y), model_factory=lambda seed: "net", criterion=CE, steps=30)
+
+
 def test_the_cnn_example_runs_and_draws_its_plot(tmp_path):
     script = Path(__file__).resolve().parents[1] / "examples" / "torch_cnn_digits.py"
     plot = tmp_path / "lr.png"
