@@ -53,7 +53,7 @@ Choice
     errors of a difference, at least :attr:`VerifyConfig.tolerance` of the
     score) is as good as far as the probes can tell, and safer, so it is chosen
     instead. ``confirmed`` says whether the range test's own suggestion was
-    within that noise of the best.
+    within that noise of the best, and safe (not passed over at the edge).
 Cost
     :attr:`Verification.steps_spent` against :attr:`Verification.grid_steps`, the
     steps of a grid search answering the same question (25 rates, 3 seeds, the
@@ -304,8 +304,10 @@ class Verification:
     probes : tuple of Probe
         Every (candidate, seed) run, in candidate then seed order.
     confirmed : bool or None
-        True when the suggestion's score was within the seeds' noise of the best
-        candidate's (at the last rung it reached); None when it was not a candidate.
+        True when the suggestion is the verified rate, or when its score was within the
+        seeds' noise of the best candidate's (at the last rung it reached) and it was not
+        passed over for safety (at the edge of stability, or blown up later); None when
+        it was not a candidate.
     reason : str
         In plain words: what was chosen, why, and the budget.
     budgets : tuple of int
@@ -1107,6 +1109,10 @@ def _confirmed(suggestion, candidates, choice: _Choice | None) -> bool | None:
     match = [lr for lr in candidates if _same_rate(lr, suggestion)]
     if not match:
         return None
+    if choice.lr is not None and _same_rate(choice.lr, match[0]):
+        return True  # the probes led to the suggestion itself
+    if any(_same_rate(lr, match[0]) for lr, _ in choice.passed_over):
+        return False  # it scored well, but is not safe: at the edge, or it blew up later
     standing = choice.last.get(match[0])
     return bool(standing is not None and standing.within(match[0]))
 
@@ -1146,6 +1152,8 @@ def _reason(v: Verification, choice: _Choice | None) -> str:
         verdict = "the suggestion was not among the candidates"
     elif v.confirmed:
         verdict = f"this confirms the suggestion {v.suggestion:.3g}"
+    elif any(_same_rate(lr, v.suggestion) for lr, _ in choice.passed_over):
+        verdict = f"so the suggestion {v.suggestion:.3g} is not confirmed"
     else:
         verdict = (
             f"the suggestion {v.suggestion:.3g} did worse than the best by more than the "

@@ -21,6 +21,7 @@ from lrfinder.verification import (
     Verification,
     VerificationInterrupted,
     VerifyConfig,
+    _confirmed,
     _Run,
     _Standing,
     _State,
@@ -230,6 +231,23 @@ def test_a_rate_at_the_edge_gives_way_to_the_candidate_just_below_it():
     choice = run._confirm((decided, 2), last)
     assert choice.lr == 0.01
     assert choice.passed_over == ((0.3, "the next rate up failed"),)
+
+
+def test_a_suggestion_passed_over_at_the_edge_is_not_confirmed():
+    """0.3 scored best, so within the noise of the best; but it sits below a rate that
+    blew up and gives way to 0.01. The verdict must not tell the user it was confirmed."""
+    lrs = (0.01, 0.3, 1e4)
+    run = _Run({(lr, 0): None for lr in lrs}, lrs, 1, (1, 2), VerifyConfig(), 1, None, 0.3)
+    for lr in lrs:
+        run.states[(lr, 0)] = _State(
+            steps=(0, 2), val_loss=(2.0, 1.0), train_loss=(2.0, 1.0), diverged=lr == 1e4
+        )
+    decided = _Standing((0.01, 0.3), {0.01: 0.8, 0.3: 0.5}, 0.0, 0.0)
+    last = {lr: decided for lr in lrs[:2]}
+    choice = run._confirm((decided, 2), last)
+    assert choice.lr == 0.01
+    assert _confirmed(0.3, lrs, choice) is False
+    assert _confirmed(0.01, lrs, choice) is True  # the chosen rate itself
 
 
 def test_the_edge_is_judged_on_the_training_loss():
