@@ -11,7 +11,7 @@ Run from the repository root, after ``benchmarks/quality.py`` has filled its cac
 
     python benchmarks/verify_quality.py --datasets small --jobs 2   # the six small problems
     python benchmarks/verify_quality.py --datasets digits,mnist --jobs 2
-    python benchmarks/verify_quality.py --timing                    # serial vs 2 jobs
+    python benchmarks/verify_quality.py --timing                    # serial vs 2 jobs, 9 rounds
 
 Columns, per (dataset, optimizer) cell over its runs: mean and worst regret of
 ``auto`` and of the verified rate, how often verify confirmed the suggestion, and
@@ -135,16 +135,27 @@ def report(table: dict, truth_seeds: range) -> tuple[str, dict]:
     return "\n".join(lines), summary
 
 
-def timing(root, repeats: int = 3) -> str:
+def _spread(ratios: list[float]) -> str:
+    """The median of sorted ratios and their quartiles."""
+    q = len(ratios) // 4
+    return f"{np.median(ratios):.2f}x ({ratios[q]:.2f}..{ratios[-1 - q]:.2f})"
+
+
+def timing(root, rounds: int = 9) -> str:
     """Wall time of a verified search: the range test once, then verify serial and with
-    two jobs, alternately, best of ``repeats`` each (the machine may be shared)."""
+    two jobs in each of ``rounds`` rounds (the order alternating). The machine may be
+    shared, so one round's ratio varies; the report gives the median of the per-round
+    ratios (each round's serial time over its own 2-job time) and their quartiles."""
     from joblib import Parallel, delayed
 
     from lrfinder.rangetest import find_lr
     from lrfinder.verification import verify
 
     Parallel(n_jobs=2)(delayed(math.sqrt)(i) for i in range(2))  # start the workers once
-    lines = [f"wall time in seconds (best of {repeats}), Adam, 128 hidden units"]
+    lines = [
+        f"wall time in seconds, Adam, 128 hidden units; {rounds} rounds, medians, and the "
+        "median (quartiles) of the per-round speed-ups"
+    ]
     for name in ("digits", "mnist"):
         if name == "mnist" and not quality.mnist_available(root):
             lines.append("mnist: not found, skipped")
@@ -154,17 +165,19 @@ def timing(root, repeats: int = 3) -> str:
         t0 = time.perf_counter()
         result = find_lr(model, ds, optimizer="adam")
         search = time.perf_counter() - t0
-        best = {1: math.inf, 2: math.inf}
-        for _ in range(repeats):
-            for jobs in (1, 2):
+        verify(result, model, ds, n_jobs=2)  # warm: the workers import what verify needs
+        times: dict[int, list[float]] = {1: [], 2: []}
+        for r in range(rounds):
+            for jobs in (1, 2) if r % 2 == 0 else (2, 1):
                 t0 = time.perf_counter()
                 verify(result, model, ds, n_jobs=jobs)
-                best[jobs] = min(best[jobs], time.perf_counter() - t0)
+                times[jobs].append(time.perf_counter() - t0)
+        alone = sorted(a / b for a, b in zip(times[1], times[2], strict=True))
+        whole = sorted((search + a) / (search + b) for a, b in zip(times[1], times[2], strict=True))
         lines.append(
-            f"{name:<7} range test {search:5.2f} | verify serial {best[1]:5.2f}, --jobs 2 "
-            f"{best[2]:5.2f} ({best[1] / best[2]:.2f}x) | verified search serial "
-            f"{search + best[1]:5.2f}, --jobs 2 {search + best[2]:5.2f} "
-            f"({(search + best[1]) / (search + best[2]):.2f}x)"
+            f"{name:<7} range test {search:5.2f} | verify serial {np.median(times[1]):5.2f}, "
+            f"--jobs 2 {np.median(times[2]):5.2f}: {_spread(alone)} | verified search: "
+            f"{_spread(whole)}"
         )
     return "\n".join(lines)
 
