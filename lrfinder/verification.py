@@ -36,7 +36,9 @@ Rungs (successive halving)
     the choice is made, and the chosen rate alone runs on to ``steps`` to
     confirm that it still learns and does not blow up later (if it does, the
     next candidate takes its place). A probe resumes where it stopped, so no
-    step is trained twice.
+    step is trained twice. A candidate that takes an edge rate's place (below)
+    may have trained only the first rung; it runs on only as far as the cost
+    target (:data:`COST_TARGET`) allows.
 Edge
     A rate next to one that failed (blew up, or learned nothing) gives way to the
     candidate one step below it: a rate one step from failing in two seeds fails
@@ -1011,12 +1013,25 @@ class _Run:
         failed: list[float] = []
         for lr in order:
             if budget < final:
-                self._advance([lr], final)
-                last[lr] = _standing([lr], self.states, final, self.config, self.seeds)
+                until = self._affordable(lr, final)
+                self._advance([lr], until)
+                last[lr] = _standing([lr], self.states, until, self.config, self.seeds)
             if lr in last[lr].means:
                 return _Choice(lr, budget, standing, last, self._passed(preferred, lr, failed))
             failed.append(lr)
         return _Choice(None, budget, standing, last, self._passed(preferred, None, failed))
+
+    def _affordable(self, lr: float, final: int) -> int:
+        """How far to confirm ``lr``: to ``final``, or as far as the cost target allows.
+
+        The plan (7 rates to the first rung, 2 to the second, 1 to ``final``) stays
+        under :data:`COST_TARGET`; a rate that takes an edge rate's place may have had
+        only the first rung, and then the steps left stop it short of ``final``.
+        """
+        cap = int(COST_TARGET * GRID_RATES * GRID_SEEDS * final)
+        left = max(cap - sum(state.step for state in self.states.values()), 0)
+        at = max(self.states[(lr, s)].step for s in range(self.seeds))
+        return min(final, at + left // self.seeds)
 
     def _passed(self, preferred, chosen, failed) -> tuple[tuple[float, str], ...]:
         """The rates preferred to ``chosen`` that were not chosen, and why."""
@@ -1142,8 +1157,11 @@ def _reason(v: Verification, choice: _Choice | None) -> str:
         how += ", so the suggestion stands" if stands else ", and lower, so safer"
     for lr, why in choice.passed_over:
         how += f"; {lr:.3g} ranked higher, but {why}"
-    if choice.decided_at < v.budgets[-1]:
-        how += f"; it still learned, without blowing up, at {v.budgets[-1]}"
+    reached = max(p.steps_trained for p in v.probes if _same_rate(p.lr, v.lr))
+    if reached > choice.decided_at:
+        how += f"; it still learned, without blowing up, at {reached}"
+        if reached < v.budgets[-1]:
+            how += f" (not {v.budgets[-1]}: the cost target stopped it there)"
     if v.suggestion is None:
         verdict = (
             "the range test gave no suggestion, so the candidates spanned the top of its range"

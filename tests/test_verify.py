@@ -233,6 +233,33 @@ def test_a_rate_at_the_edge_gives_way_to_the_candidate_just_below_it():
     assert choice.passed_over == ((0.3, "the next rate up failed"),)
 
 
+@pytest.mark.parametrize("rung_steps, expected", [(10, 100), (40, 87)])
+def test_a_stand_in_is_confirmed_only_as_far_as_the_cost_target_allows(rung_steps, expected):
+    """A candidate taking an edge rate's place may have trained only the first rung. It
+    trains on to the full budget (100 steps) while the steps spent stay within 1/20 of the
+    25 x 3 x 100-step grid (375 steps), and stops short of it when they would not."""
+    lrs, final, seeds = (0.01, 0.03, 0.1, 0.3, 1.0), 100, 2
+    run = _Run(
+        {(lr, s): None for lr in lrs for s in range(seeds)},
+        lrs,
+        seeds,
+        (10, final),
+        VerifyConfig(),
+        1,
+        None,
+        None,
+    )
+    for key in run.states:
+        run.states[key] = _State(steps=(0, 10), val_loss=(2.0, 1.0), train_loss=(2.0, 1.0))
+    for s in range(seeds):  # two rates went on to a later rung
+        run.states[(0.1, s)] = _State(steps=(0, rung_steps), val_loss=(2.0, 1.0))
+        run.states[(0.3, s)] = _State(steps=(0, rung_steps), val_loss=(2.0, 1.0))
+    spent = sum(state.step for state in run.states.values())
+    until = run._affordable(0.03, final)
+    assert until == expected
+    assert spent + seeds * (until - 10) <= COST_TARGET * GRID_RATES * GRID_SEEDS * final
+
+
 def test_a_suggestion_passed_over_at_the_edge_is_not_confirmed():
     """0.3 scored best, so within the noise of the best; but it sits below a rate that
     blew up and gives way to 0.01. The verdict must not tell the user it was confirmed."""
