@@ -16,6 +16,9 @@ Run from the repository root, after ``benchmarks/quality.py`` has filled its cac
 Columns, per (dataset, optimizer) cell over its runs: mean and worst regret of
 ``auto`` and of the verified rate, how often verify confirmed the suggestion, and
 the mean cost as a fraction of the 25-rate x 3-seed grid search at the same budget.
+The summary counts the cells where verify did worse than ``auto`` on average, and of
+those the ones where the gap exceeds 2 standard errors of the truth's own seed-to-seed
+noise (the difference paired by truth seed): smaller gaps the truth cannot resolve.
 """
 
 from __future__ import annotations
@@ -70,6 +73,39 @@ def evaluate(cells, inits, orders, root, jobs: int, config_kwargs: dict) -> dict
     return table
 
 
+#: A cell's verify is worse than auto "beyond the truth's noise" when its mean regret
+#: exceeds auto's by more than this many standard errors (over the truth's seeds).
+NOISE_SE = 2.0
+
+
+def _seed_scores(name: str, opt: str, truth_seeds: range, lr: float | None) -> np.ndarray:
+    """Each truth seed's test score (percent) at ``lr``, interpolated in log10(lr) as
+    ``quality.regret_of`` does (the seed's worst grid score when ``lr`` is None)."""
+    out = []
+    for seed in truth_seeds:
+        score = np.load(quality._truth_path(name, opt, seed))["score"]
+        if lr is None:
+            out.append(100.0 * float(score.min()))
+        else:
+            out.append(100.0 * float(np.interp(math.log10(lr), np.log10(quality.GRID), score)))
+    return np.array(out)
+
+
+def worse_beyond_noise(name, opt, truth_seeds, auto_lrs, verified_lrs) -> bool:
+    """True when verify's rates score below auto's, averaged over the cell's runs, by more
+    than :data:`NOISE_SE` standard errors of that difference over the truth's seeds (each
+    seed trains every rate from the same start, so the difference is paired by seed)."""
+    diff = np.mean(
+        [
+            _seed_scores(name, opt, truth_seeds, a) - _seed_scores(name, opt, truth_seeds, v)
+            for a, v in zip(auto_lrs, verified_lrs, strict=True)
+        ],
+        axis=0,
+    )  # per truth seed: > 0 where verify's rates scored lower
+    se = diff.std(ddof=1) / math.sqrt(diff.size)
+    return bool(diff.mean() > NOISE_SE * se + 1e-9)
+
+
 def report(table: dict, truth_seeds: range) -> tuple[str, dict]:
     from lrfinder.verification import COST_TARGET
 
@@ -87,14 +123,18 @@ def report(table: dict, truth_seeds: range) -> tuple[str, dict]:
         results = quality.range_results(name, opt, range(5), range(2))
         by_key = {(i, r): results[i * 2 + r] for i in range(5) for r in range(2)}
         auto, verified, confirmed, cost = [], [], [], []
+        auto_lrs, verified_lrs = [], []
         for key, got in runs:
             a = by_key[key].suggestion
             auto.append(quality.regret_of(a, t))
+            auto_lrs.append(a)
             if got is None:  # no suggestion and no fallback: the user keeps none
                 verified.append(quality.regret_of(None, t))
+                verified_lrs.append(None)
                 continue
             lr, conf, ratio = got
             verified.append(quality.regret_of(lr, t))
+            verified_lrs.append(lr)
             confirmed.append(bool(conf))
             cost.append(ratio)
         row = {
@@ -105,6 +145,9 @@ def report(table: dict, truth_seeds: range) -> tuple[str, dict]:
             "cost": float(np.mean(cost)) if cost else math.nan,
             "cost_worst": float(np.max(cost)) if cost else math.nan,
             "cost_over": int(sum(c > COST_TARGET + 1e-12 for c in cost)),
+            "worse_beyond_noise": worse_beyond_noise(
+                name, opt, truth_seeds, auto_lrs, verified_lrs
+            ),
         }
         summary[f"{name}/{opt}"] = row
         group = "small" if name in quality.SMALL else name
@@ -121,6 +164,7 @@ def report(table: dict, truth_seeds: range) -> tuple[str, dict]:
         ver = [x for row in rows for x in row["verify"]]
         over = sum(np.mean(row["verify"]) >= 2.0 for row in rows)
         worse = sum(np.mean(row["verify"]) > np.mean(row["auto"]) + 1e-9 for row in rows)
+        beyond = sum(row["worse_beyond_noise"] for row in rows)
         cost = np.nanmean([row["cost"] for row in rows])
         costliest = np.nanmax([row["cost_worst"] for row in rows])
         over_target = sum(row["cost_over"] for row in rows)
@@ -128,7 +172,8 @@ def report(table: dict, truth_seeds: range) -> tuple[str, dict]:
         lines.append(
             f"{group:<20} auto {np.mean(auto):6.2f} mean {np.max(auto):6.2f} worst | verify "
             f"{np.mean(ver):6.2f} mean {np.max(ver):6.2f} worst | cells >= 2 pp: {over}/"
-            f"{len(rows)}, worse than auto: {worse}/{len(rows)} | cost 1/{1 / cost:.0f}, "
+            f"{len(rows)}, worse than auto: {worse}/{len(rows)} (beyond the truth's noise: "
+            f"{beyond}) | cost 1/{1 / cost:.0f}, "
             f"costliest run 1/{1 / costliest:.1f}, runs over 1/{1 / COST_TARGET:.0f}: "
             f"{over_target}/{n_runs}"
         )
