@@ -44,8 +44,11 @@ Edge
     candidate one step below it: a rate one step from failing in two seeds fails
     in some others (:attr:`VerifyConfig.back_off`). One step, not further: the
     probes said the edge rate learned best, so its neighbour is the safe choice
-    closest to it. An edge rate with no candidate below is taken only when nothing
-    else is left.
+    closest to it. That step is a designed grid step (``1 / per_decade``
+    decades) at most: when the candidate below lies further down (a wide band
+    spreads 7 candidates up to 1.5 decades apart), a new rate that step below the
+    edge rate is probed from scratch in its place. An edge rate with no candidate
+    below is taken only when nothing else is left.
 No suggestion
     When the test saw no learning, the candidates span the top
     :attr:`VerifyConfig.fallback_decades` of the range it tested.
@@ -155,7 +158,10 @@ class VerifyConfig:
     tolerance: float = 0.01
     #: Never choose a rate at the edge of stability: one whose next candidate up failed
     #: in some seed (see ``failed_fraction``) gives way to the candidate one step below
-    #: it. A rate one grid step from failing in two seeds fails in some others; the
+    #: it, or to a new rate ``1 / per_decade`` decades below it when that candidate lies
+    #: further down (a fresh run's stability limit moves between seeds by about a
+    #: designed grid step, not by a coarse grid's step of up to 1.5 decades). A rate one
+    #: grid step from failing in two seeds fails in some others; the
     #: benchmark's truth (a mean over seeds) loses a third of its score to each such
     #: seed. (Counting the highest candidate as at the edge too, for want of evidence
     #: above it, lost more than it saved there.)
@@ -1004,7 +1010,7 @@ class _Run:
         if self.config.back_off:  # a rate at the edge gives way to the candidate below it,
             order, last_resort = [], []  # and is itself taken only when nothing else is left
             for lr in preferred:
-                below = self._step_below(lr) if self._at_edge(lr) else lr
+                below = self._gave_way(lr) if self._at_edge(lr) else lr
                 if below is None:
                     last_resort.append(lr)
                 elif below not in order:
@@ -1012,7 +1018,9 @@ class _Run:
             order += [lr for lr in last_resort if lr not in order]
         failed: list[float] = []
         for lr in order:
-            if budget < final:
+            if lr not in self.candidates:
+                self._add_candidate(lr)
+            if budget < final or lr not in last:
                 until = self._affordable(lr, final)
                 self._advance([lr], until)
                 last[lr] = _standing([lr], self.states, until, self.config, self.seeds)
@@ -1047,8 +1055,29 @@ class _Run:
         )
 
     def _gave_way(self, lr: float) -> float | None:
-        """The candidate an edge rate gave way to; None for a rate off the edge."""
-        return self._step_below(lr) if self._at_edge(lr) else None
+        """The rate an edge rate gives way to; None for a rate off the edge, or one with
+        no candidate below it (or only a diverged one).
+
+        That is the next candidate below when it lies within one designed grid step
+        (``1 / per_decade`` decades), else a new rate that step below ``lr``, probed from
+        scratch: a fresh run's stability limit moves between seeds by about a designed
+        step, and a coarse grid's step can be a decade or more.
+        """
+        if not self._at_edge(lr):
+            return None
+        below = self._step_below(lr)
+        if below is None:
+            return None
+        step = 10.0 ** (1.0 / self.config.per_decade)
+        return below if below * step >= lr * (1 - _EPS) else lr / step
+
+    def _add_candidate(self, lr: float) -> None:
+        """Probe a new rate (an edge rate's stand-in) with the same seeds as the others."""
+        template = self.candidates[0]
+        for s in range(self.seeds):
+            self.jobs[(lr, s)] = replace(self.jobs[(template, s)], lr=lr)
+            self.states[(lr, s)] = _State()
+        self.candidates = tuple(sorted((*self.candidates, lr)))
 
     def _step_below(self, lr: float) -> float | None:
         """The next candidate below ``lr``, None when there is none or it diverged."""

@@ -120,9 +120,11 @@ def test_every_probe_starts_from_scratch_and_is_scored_before_training(checked):
     assert all(p.val_loss[0] == first[p.seed] for p in checked.probes)
 
 
-def test_only_the_chosen_rate_runs_the_whole_budget(checked):
-    full = {p.lr for p in checked.probes if p.steps_trained == STEPS}
-    assert full == {checked.lr}
+def test_only_the_chosen_rate_runs_on_after_the_choice(checked):
+    beyond = {p.lr for p in checked.probes if p.steps_trained > checked.decided_at}
+    assert beyond == {checked.lr}
+    reached = max(p.steps_trained for p in checked.probes_of(checked.lr))
+    assert reached == STEPS or "the cost target stopped it there" in checked.reason
 
 
 def test_rows_mark_the_choice_and_the_suggestion(checked):
@@ -203,8 +205,14 @@ def test_a_rate_next_to_one_that_blew_up_is_passed_over(tested, digits):
     assert all(p.diverged for p in v.probes_of(1e4))
     scores = v.scores_at(v.decided_at)
     assert scores[0.3] < scores[0.003]  # 0.3 did better, but 1e4 right above it blew up
-    assert v.lr == 0.003
+    # 0.003 is two decades below: a stand-in a designed grid step (a quarter decade) below
+    # 0.3 is probed from scratch instead, and chosen
+    stand_in = 0.3 / 10**0.25
+    assert v.lr == pytest.approx(stand_in)
+    assert stand_in in v.candidates and v.candidates == tuple(sorted(v.candidates))
+    assert all(p.steps_trained > v.decided_at for p in v.probes_of(v.lr))
     assert "0.3 ranked higher, but the next rate up failed" in v.reason
+    assert v.cost_ratio <= COST_TARGET
     plain = verify(
         result,
         model,
@@ -219,8 +227,9 @@ def test_a_rate_next_to_one_that_blew_up_is_passed_over(tested, digits):
 
 def test_a_rate_at_the_edge_gives_way_to_the_candidate_just_below_it():
     """The probes ranked 0.3 best, but 1e4 above it failed: the choice is the candidate one
-    step below 0.3 (0.01, which no rung kept), not the next survivor (0.001) far lower."""
-    lrs, budgets = (0.001, 0.01, 0.3, 1e4), (1, 2)
+    step below 0.3 (0.2, within a designed grid step, which no rung kept), not the next
+    survivor (0.001) far lower."""
+    lrs, budgets = (0.001, 0.2, 0.3, 1e4), (1, 2)
     run = _Run({(lr, 0): None for lr in lrs}, lrs, 1, budgets, VerifyConfig(), 1, None, None)
     for lr in lrs:
         run.states[(lr, 0)] = _State(
@@ -229,7 +238,7 @@ def test_a_rate_at_the_edge_gives_way_to_the_candidate_just_below_it():
     decided = _Standing((0.001, 0.3), {0.001: 0.8, 0.3: 0.5}, 0.0, 0.0)
     last = {lr: _Standing((lr,), {lr: 1.0}, 0.0, 0.0) for lr in lrs[:3]}
     choice = run._confirm((decided, 2), last)
-    assert choice.lr == 0.01
+    assert choice.lr == 0.2
     assert choice.passed_over == ((0.3, "the next rate up failed"),)
 
 
@@ -262,19 +271,19 @@ def test_a_stand_in_is_confirmed_only_as_far_as_the_cost_target_allows(rung_step
 
 def test_a_suggestion_passed_over_at_the_edge_is_not_confirmed():
     """0.3 scored best, so within the noise of the best; but it sits below a rate that
-    blew up and gives way to 0.01. The verdict must not tell the user it was confirmed."""
-    lrs = (0.01, 0.3, 1e4)
+    blew up and gives way to 0.2. The verdict must not tell the user it was confirmed."""
+    lrs = (0.2, 0.3, 1e4)
     run = _Run({(lr, 0): None for lr in lrs}, lrs, 1, (1, 2), VerifyConfig(), 1, None, 0.3)
     for lr in lrs:
         run.states[(lr, 0)] = _State(
             steps=(0, 2), val_loss=(2.0, 1.0), train_loss=(2.0, 1.0), diverged=lr == 1e4
         )
-    decided = _Standing((0.01, 0.3), {0.01: 0.8, 0.3: 0.5}, 0.0, 0.0)
+    decided = _Standing((0.2, 0.3), {0.2: 0.8, 0.3: 0.5}, 0.0, 0.0)
     last = {lr: decided for lr in lrs[:2]}
     choice = run._confirm((decided, 2), last)
-    assert choice.lr == 0.01
+    assert choice.lr == 0.2
     assert _confirmed(0.3, lrs, choice) is False
-    assert _confirmed(0.01, lrs, choice) is True  # the chosen rate itself
+    assert _confirmed(0.2, lrs, choice) is True  # the chosen rate itself
 
 
 def test_the_edge_is_judged_on_the_training_loss():
