@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 
 __all__ = [
     "LRFinderError",
@@ -11,8 +12,13 @@ __all__ = [
     "check_count",
     "check_number",
     "check_positive",
+    "first_batch_error",
     "shown",
 ]
+
+#: What a model or its loss raises on a batch it cannot take (a shape, a label out of
+#: range, a wrong type); caught at the first step only, where it is bad input.
+BATCH_ERRORS = (ValueError, TypeError, IndexError, RuntimeError)
 
 #: Which ends of ``[low, high]`` each ``closed`` value allows.
 _ENDS = {
@@ -141,3 +147,24 @@ def check_positive(name: str, value, what: str = "") -> float:
     ``what``, if given, is said as the fix (e.g. ``"a positive number of decades"``).
     """
     return check_number(name, value, low=0, closed="neither", hint=f"give {what}" if what else "")
+
+
+def first_batch_error(
+    call: str, err: Exception, given: str, fix: str, *, what: str = "the first batch"
+) -> LRFinderError:
+    """One line for a first training step that failed in the user's model or loss.
+
+    At the first step such an error almost always means the data does not fit the
+    model (a shape, a label out of range). The message names ``what`` failed in
+    ``call``, the first
+    line of ``err`` (without terminal colours, and without Keras's "Exception
+    encountered when calling ..." preamble), what was ``given`` and the ``fix``;
+    raise it ``from err`` so that the framework's own traceback stays attached.
+    """
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(err))
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines = [line for line in lines if not line.startswith("Exception encountered when")]
+    return LRFinderError(
+        f"{what} failed in {call} with {type(err).__name__}: "
+        f"{lines[0] if lines else '(no message)'} ({given}); {fix}"
+    )

@@ -25,7 +25,6 @@ lrfinder`` never imports it; ``import lrfinder.keras`` does.
 from __future__ import annotations
 
 import math
-import re
 import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -42,7 +41,7 @@ if int(keras.__version__.split(".")[0]) < 3:  # pragma: no cover
     raise ImportError(f"lrfinder.keras needs Keras 3, found Keras {keras.__version__}")
 
 from lrfinder import _frameworks
-from lrfinder.errors import LRFinderError, check_count
+from lrfinder.errors import BATCH_ERRORS, LRFinderError, check_count, first_batch_error
 from lrfinder.optimizers import RMSProp, lag_from_hyperparameters
 from lrfinder.progress import ProgressCallback, for_run
 from lrfinder.rangetest import (
@@ -353,24 +352,18 @@ def momentum_lag(optimizer) -> float:
     return lag_from_hyperparameters({k: getattr(optimizer, k, None) for k in names})
 
 
-#: What a model or loss raises on batches it cannot take (shapes, label values).
-_BATCH_ERRORS = (ValueError, RuntimeError, TypeError, IndexError)
-
-
 def _first_batch_error(err: Exception, data: _Data) -> LRFinderError:
-    """The first step failed: most often the data does not fit the model or its loss."""
-    text = re.sub(r"\x1b\[[0-9;]*m", "", str(err))  # Keras bolds the cause
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    lines = [line for line in lines if not line.startswith("Exception encountered when")]
     if data.arrays:
         given = f"x of shape {data.x.shape}, y of shape {data.y.shape}"
     else:
         given = f"batches from a {type(data.x).__name__}"
-    return LRFinderError(
-        f"the first batch failed in the model or its loss with {type(err).__name__}: "
-        f"{lines[0] if lines else ''} ({given}); check that the model's input shape and its "
-        "compiled loss take this data (the labels' form and range, e.g. sparse labels "
-        "0..n_classes-1 for sparse_categorical_crossentropy)"
+    return first_batch_error(
+        "the model or its loss",
+        err,
+        given,
+        "check that the model's input shape and its compiled loss take this data (the "
+        "labels' form and range, e.g. sparse labels 0..n_classes-1 for "
+        "sparse_categorical_crossentropy)",
     )
 
 
@@ -378,7 +371,9 @@ def _build(model, data: _Data) -> None:
     if not model.built:  # its weights must exist before they are saved
         try:
             model(data.first())
-        except _BATCH_ERRORS as err:
+        except BATCH_ERRORS as err:
+            if isinstance(err, LRFinderError):
+                raise
             raise _first_batch_error(err, data) from err
 
 
@@ -398,8 +393,8 @@ def _one_run(model, data: _Data, seed: int, lrs, stop_factor, val, val_every, ca
         )
     except KeyboardInterrupt:
         recorder.reason = _frameworks.interrupted_reason(lrs, min(recorder.step, lrs.size - 1))
-    except _BATCH_ERRORS as err:
-        if recorder.step > 0:  # the batches fitted before: a genuine failure, as raised
+    except BATCH_ERRORS as err:
+        if recorder.step > 0 or isinstance(err, LRFinderError):  # a genuine failure
             raise
         raise _first_batch_error(err, data) from err
     return recorder.losses, recorder.reason, recorder.val_losses

@@ -20,11 +20,13 @@ from lrfinder import names
 from lrfinder.analysis import median_over_runs
 from lrfinder.batches import ArrayData, BatchSampler, as_array_data, param_dtype
 from lrfinder.errors import (
+    BATCH_ERRORS,
     LRFinderError,
     LRFinderWarning,
     check_count,
     check_number,
     check_positive,
+    first_batch_error,
 )
 from lrfinder.optimizers import Optimizer, get_optimizer
 from lrfinder.parallel import JobsInterrupted, run_jobs
@@ -437,6 +439,17 @@ def _check_labels_fit(model, train: ArrayData) -> None:
         )
 
 
+def _first_batch_error(model, err: Exception, x, y) -> LRFinderError:
+    name = type(model).__name__
+    return first_batch_error(
+        f"{name}.loss_and_grads(x, y)",
+        err,
+        f"a batch of x with shape {np.shape(x)} and y with shape {np.shape(y)}",
+        f"check that {name} takes rows of this width (the data's features) and these "
+        "labels (0..n_classes-1 for a classifier)",
+    )
+
+
 def _check_grads(model, params, grads) -> None:
     """At the first step: ``loss_and_grads`` must return one gradient per parameter, same keys."""
     name = type(model).__name__
@@ -624,7 +637,12 @@ def _one_run(model, opt, train, config: RangeTestConfig, run: int, val, callback
             for step in range(lrs.size):
                 lr = float(lrs[step])
                 xb, yb = sampler.next()
-                loss, grads = model.loss_and_grads(xb, yb)
+                try:
+                    loss, grads = model.loss_and_grads(xb, yb)
+                except BATCH_ERRORS as err:
+                    if step > 0 or isinstance(err, LRFinderError):  # a genuine failure
+                        raise
+                    raise _first_batch_error(model, err, xb, yb) from err
                 loss = float(loss)
                 if not math.isfinite(loss):
                     reason = nonfinite_reason(loss, lr=lr, step=step)

@@ -44,7 +44,7 @@ except ImportError as err:  # pragma: no cover - the message is the point
 
 from lrfinder import _frameworks
 from lrfinder.batches import ArrayData, as_array_data
-from lrfinder.errors import LRFinderError, check_count
+from lrfinder.errors import BATCH_ERRORS, LRFinderError, check_count, first_batch_error
 from lrfinder.optimizers import Optimizer, RMSProp, lag_from_hyperparameters
 from lrfinder.progress import ProgressCallback, for_run
 from lrfinder.rangetest import (
@@ -348,8 +348,8 @@ def _one_run(
                         loss = criterion(model(inputs), targets)
                     part = loss / accumulation_steps if accumulation_steps > 1 else loss
                     (part if grad_scaler is None else grad_scaler.scale(part)).backward()
-                except (RuntimeError, ValueError, TypeError, IndexError) as err:
-                    if step > 0:  # the batches fitted before: a genuine failure, as raised
+                except BATCH_ERRORS as err:
+                    if step > 0 or isinstance(err, LRFinderError):  # a genuine failure
                         raise
                     raise _first_batch_error(err, inputs, targets) from err
                 total += loss.item()
@@ -386,13 +386,12 @@ def _described(obj) -> str:
 
 
 def _first_batch_error(err: Exception, inputs, targets) -> LRFinderError:
-    """The first step failed: most often the batches do not fit the model or criterion."""
-    first = str(err).strip().splitlines()[0] if str(err).strip() else ""
-    return LRFinderError(
-        f"the first batch failed in criterion(model(inputs), targets).backward() with "
-        f"{type(err).__name__}: {first} (inputs: {_described(inputs)}, targets: "
-        f"{_described(targets)}); check that the loader yields (inputs, targets) that the "
-        "model and criterion take, or pass batch_fn= to pick them out of each batch"
+    return first_batch_error(
+        "criterion(model(inputs), targets).backward()",
+        err,
+        f"inputs: {_described(inputs)}, targets: {_described(targets)}",
+        "check that the loader yields (inputs, targets) that the model and criterion take, "
+        "or pass batch_fn= to pick them out of each batch",
     )
 
 

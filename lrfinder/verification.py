@@ -84,7 +84,13 @@ from typing import Any
 import numpy as np
 
 from lrfinder.batches import ArrayData, BatchSampler, as_array_data, param_dtype
-from lrfinder.errors import LRFinderError, check_count, check_positive
+from lrfinder.errors import (
+    BATCH_ERRORS,
+    LRFinderError,
+    check_count,
+    check_positive,
+    first_batch_error,
+)
 from lrfinder.optimizers import OPTIMIZERS, Optimizer, get_optimizer
 from lrfinder.outputs import write_json
 from lrfinder.parallel import JobRunner, JobsInterrupted
@@ -899,6 +905,7 @@ def verify(
     settings = getattr(result, "settings", {}) or {}
     batch = check_count("batch_size", batch_size or settings.get("batch_size") or 64)
     train, val = _held_out(data, val_data, config, seed, param_dtype(model))
+    _check_fits(model if model is not None else model_factory(int(seed)), val)
     if config.metric == "accuracy" and not _has_accuracy(model, val):
         raise LRFinderError(
             "VerifyConfig.metric='accuracy' needs a model that reports accuracy (a "
@@ -936,6 +943,25 @@ def _plain(config: VerifyConfig) -> dict[str, Any]:
     """The config as JSON types (tuples as lists), so settings survive a round trip."""
     values = {k: getattr(config, k) for k in config.__dataclass_fields__}
     return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+
+
+def _check_fits(model, val: ArrayData) -> None:
+    """Score two held-out rows on a copy of ``model`` once, so that data it cannot take
+    fails here, in one line, before any probe trains."""
+    two = ArrayData(val.x[:2], val.y[:2], 1.0, val.name)
+    try:
+        _evaluate(copy.deepcopy(model), two)
+    except BATCH_ERRORS as err:
+        if isinstance(err, LRFinderError):
+            raise
+        name = type(model).__name__
+        raise first_batch_error(
+            f"{name}'s loss",
+            err,
+            f"x with shape {val.x.shape[1:]} per row, y of dtype {val.y.dtype}",
+            f"give data that {name} takes (the data its range test used)",
+            what="scoring the held-out rows",
+        ) from err
 
 
 def _has_accuracy(model, val: ArrayData) -> bool:

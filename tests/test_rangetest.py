@@ -493,6 +493,34 @@ def test_gradients_with_the_wrong_keys_or_shapes_are_named_at_the_first_step(dig
         find_lr(_WrongKeys(shape_bug=True), digits, schedule=SHORT)
 
 
+class _Linear:
+    """A protocol model of a fixed input width, and a flag to fail at its third call."""
+
+    def __init__(self, width: int, fail_at: int | None = None):
+        self.params = {"W": np.zeros((width, 10), dtype=np.float32)}
+        self.calls, self.fail_at = 0, fail_at
+
+    def loss_and_grads(self, x, y):
+        self.calls += 1
+        if self.calls == self.fail_at:
+            raise ValueError("the model's own bug")
+        z = x @ self.params["W"]
+        return float((z**2).mean()), {"W": x.T @ z / len(x)}
+
+
+def test_data_the_model_cannot_take_fails_at_the_first_batch_in_one_line(digits):
+    model = _Linear(60)  # digits rows have 64 features
+    before = model.params["W"].copy()
+    with pytest.raises(LRFinderError, match=r"first batch failed in _Linear.loss_and_grads") as err:
+        find_lr(model, digits, schedule=SHORT)
+    assert "x with shape (64, 64)" in str(err.value)
+    assert isinstance(err.value.__cause__, ValueError)  # NumPy's own message is kept
+    np.testing.assert_array_equal(model.params["W"], before)
+    with pytest.raises(ValueError, match="the model's own bug") as err:  # later: as it is
+        find_lr(_Linear(64, fail_at=3), digits, schedule=SHORT)
+    assert type(err.value) is ValueError
+
+
 def test_per_epoch_holds_each_rate_for_whole_epochs_and_reads_the_loss_after_each():
     from lrfinder.schedules import Looper
 

@@ -199,6 +199,27 @@ def test_the_suggestion_survives_a_rung_while_within_the_noise():
     assert standing.survivors(1, favourite=0.5) == [0.03]
 
 
+class _Linear:
+    """A protocol model of 64 inputs that checks nothing itself."""
+
+    def __init__(self):
+        self.params = {"W": np.zeros((64, 10), dtype=np.float32)}
+
+    def reinitialize(self, seed):
+        self.params["W"][...] = np.random.default_rng(seed).normal(0, 0.01, (64, 10))
+
+    def loss_and_grads(self, x, y):
+        z = x @ self.params["W"]
+        return float((z**2).mean()), {"W": x.T @ z / len(x)}
+
+
+def test_data_the_model_cannot_take_fails_in_one_line_before_any_probe(tested, digits):
+    result, _ = tested
+    narrow = (digits.x_train[:, :60], digits.y_train)  # the model takes 64 features
+    with pytest.raises(LRFinderError, match=r"scoring the held-out rows failed.*\(60,\) per row"):
+        verify(result, _Linear(), narrow, steps=STEPS)
+
+
 def test_a_rate_next_to_one_that_blew_up_is_passed_over(tested, digits):
     result, model = tested
     v = verify(result, model, digits, lrs=[0.003, 0.3, 1e4], steps=STEPS, optimizer="sgd")
