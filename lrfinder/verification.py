@@ -1042,17 +1042,21 @@ class _Run:
                 elif below not in order:
                     order.append(below)
             order += [lr for lr in last_resort if lr not in order]
-        failed: list[float] = []
+        failed: dict[float, str] = {}  # a rate that failed on the way to ``final``, and how
         for lr in order:
-            if lr not in self.candidates:
-                self._add_candidate(lr)
+            until = final
             if budget < final or lr not in last:
                 until = self._affordable(lr, final)
+                if until == 0:  # a new stand-in, and the cost target leaves it no steps
+                    failed[lr] = "the cost target left no steps to probe it"
+                    continue
+                if lr not in self.candidates:
+                    self._add_candidate(lr)
                 self._advance([lr], until)
                 last[lr] = _standing([lr], self.states, until, self.config, self.seeds)
             if lr in last[lr].means:
                 return _Choice(lr, budget, standing, last, self._passed(preferred, lr, failed))
-            failed.append(lr)
+            failed[lr] = f"it blew up before {until} steps"
         return _Choice(None, budget, standing, last, self._passed(preferred, None, failed))
 
     def _affordable(self, lr: float, final: int) -> int:
@@ -1064,7 +1068,10 @@ class _Run:
         """
         cap = int(COST_TARGET * GRID_RATES * GRID_SEEDS * final)
         left = max(cap - sum(state.step for state in self.states.values()), 0)
-        at = max(self.states[(lr, s)].step for s in range(self.seeds))
+        at = max(
+            (self.states[(lr, s)].step for s in range(self.seeds) if (lr, s) in self.states),
+            default=0,
+        )  # 0: a new stand-in, not probed yet
         return min(final, at + left // self.seeds)
 
     def _passed(self, preferred, chosen, failed) -> tuple[tuple[float, str], ...]:
@@ -1074,11 +1081,7 @@ class _Run:
         else:  # up to the preferred rate that is, or gave way to, the chosen one
             stop = next(i for i, lr in enumerate(preferred) if chosen in (lr, self._gave_way(lr)))
             ahead = preferred[: stop + (preferred[stop] != chosen)]
-        final = self.budgets[-1]
-        return tuple(
-            (lr, f"it blew up before {final} steps" if lr in failed else "the next rate up failed")
-            for lr in ahead
-        )
+        return tuple((lr, failed.get(lr, "the next rate up failed")) for lr in ahead)
 
     def _gave_way(self, lr: float) -> float | None:
         """The rate an edge rate gives way to; None for a rate off the edge, or one with
@@ -1214,7 +1217,7 @@ def _reason(v: Verification, choice: _Choice | None) -> str:
         how += f"; {lr:.3g} ranked higher, but {why}"
     reached = max(p.steps_trained for p in v.probes if _same_rate(p.lr, v.lr))
     if reached > choice.decided_at:
-        how += f"; it still learned, without blowing up, at {reached}"
+        how += f"; it ran on to {reached} steps without blowing up"
         if reached < v.budgets[-1]:
             how += f" (not {v.budgets[-1]}: the cost target stopped it there)"
     if v.suggestion is None:

@@ -898,7 +898,8 @@ def test_search_verify_prints_the_probe_table_and_the_verdict(verified):
     out = result.stdout
     assert "Verification: held-out loss" in out
     assert "seed 0" in out and "seed 1" in out and "diverged" in out and "chosen" in out
-    assert "grid search" in out and "11/32 steps" in out  # the budget is stated
+    flat = " ".join(out.split())  # the reason is wrapped to the terminal's width
+    assert "grid search" in flat and "11/32 steps" in flat  # the budget is stated
     assert out.startswith("suggested lr ") and " for adam on digits" in out.splitlines()[0]
     last = [line for line in out.splitlines() if not line.startswith("wrote ")][-1]
     assert last.startswith("verified learning rate for adam: ")

@@ -22,6 +22,7 @@ from lrfinder.verification import (
     VerificationInterrupted,
     VerifyConfig,
     _confirmed,
+    _Job,
     _Run,
     _Standing,
     _State,
@@ -288,6 +289,26 @@ def test_a_stand_in_is_confirmed_only_as_far_as_the_cost_target_allows(rung_step
     until = run._affordable(0.03, final)
     assert until == expected
     assert spent + seeds * (until - 10) <= COST_TARGET * GRID_RATES * GRID_SEEDS * final
+
+
+def test_a_stand_in_the_cost_target_leaves_no_steps_is_skipped():
+    """0.3 ranked best next to a blow-up; its stand-in (0.3 / 10**0.25, new) would start
+    from scratch, but the probes have spent the whole 1/20 already: the choice goes on to
+    the next preferred rate instead of failing on a probe that never ran."""
+    lrs, budgets = (0.001, 0.3, 1e4), (1, 2)
+    jobs = {(lr, 0): _Job(lr, 0, None, None, None, None, None, 1, 4.0) for lr in lrs}
+    run = _Run(jobs, lrs, 1, budgets, VerifyConfig(), 1, None, None)
+    for lr in lrs:  # 2 + 2 + 5 steps: over the 7 a 1/20 of 25 x 3 x 2 steps allows
+        steps = (0, 5) if lr == 1e4 else (0, 2)
+        run.states[(lr, 0)] = _State(
+            steps=steps, val_loss=(2.0, 1.0), train_loss=(2.0, 1.0), diverged=lr == 1e4
+        )
+    decided = _Standing((0.001, 0.3), {0.001: 0.8, 0.3: 0.5}, 0.0, 0.0)
+    last = {lr: decided for lr in lrs[:2]}
+    choice = run._confirm((decided, 2), last)
+    assert choice.lr == 0.001
+    assert choice.passed_over == ((0.3, "the next rate up failed"),)
+    assert 0.3 / 10**0.25 not in run.candidates  # never probed, so not listed
 
 
 def test_a_suggestion_passed_over_at_the_edge_is_not_confirmed():
