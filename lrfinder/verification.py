@@ -34,7 +34,7 @@ Rungs (successive halving)
     grid search. Instead all candidates train for the first rung
     (``steps / 10``), the best two continue to the second (``steps / 3``), where
     the choice is made, and the chosen rate alone runs on to ``steps`` to
-    confirm that it still learns and does not blow up later (if it does, the
+    confirm that it does not blow up later (if it does, the
     next candidate takes its place). A probe resumes where it stopped, so no
     step is trained twice. A candidate that takes an edge rate's place (below)
     may have trained only the first rung; it runs on only as far as the cost
