@@ -1033,8 +1033,9 @@ class _Run:
         final = self.budgets[-1]
         preferred = standing.preference(self.favourite)
         order = preferred
-        if self.config.back_off:  # a rate at the edge gives way to the candidate below it,
-            order, last_resort = [], []  # and is itself taken only when nothing else is left
+        if self.config.back_off:  # a rate at the edge gives way to a rate just below it
+            # (see _gave_way), and is itself taken only when nothing else is left
+            order, last_resort = [], []
             for lr in preferred:
                 below = self._gave_way(lr) if self._at_edge(lr) else lr
                 if below is None:
