@@ -13,6 +13,7 @@ __all__ = [
     "check_number",
     "check_positive",
     "first_batch_error",
+    "first_line",
     "shown",
 ]
 
@@ -149,22 +150,25 @@ def check_positive(name: str, value, what: str = "") -> float:
     return check_number(name, value, low=0, closed="neither", hint=f"give {what}" if what else "")
 
 
+def first_line(err: Exception) -> str:
+    """The first line of ``err``'s message that says something: without terminal colours
+    and without Keras's "Exception encountered when calling ..." preamble."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(err))
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines = [line for line in lines if not line.startswith("Exception encountered when")]
+    return lines[0] if lines else "(no message)"
+
+
 def first_batch_error(
     call: str, err: Exception, given: str, fix: str, *, what: str = "the first batch"
 ) -> LRFinderError:
     """One line for a first training step that failed in the user's model or loss.
 
     At the first step such an error almost always means the data does not fit the
-    model (a shape, a label out of range). The message names ``what`` failed in
-    ``call``, the first
-    line of ``err`` (without terminal colours, and without Keras's "Exception
-    encountered when calling ..." preamble), what was ``given`` and the ``fix``;
+    model (a shape, a label out of range). The message says that ``what`` failed in
+    ``call``, gives :func:`first_line` of ``err``, what was ``given`` and the ``fix``;
     raise it ``from err`` so that the framework's own traceback stays attached.
     """
-    text = re.sub(r"\x1b\[[0-9;]*m", "", str(err))
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    lines = [line for line in lines if not line.startswith("Exception encountered when")]
     return LRFinderError(
-        f"{what} failed in {call} with {type(err).__name__}: "
-        f"{lines[0] if lines else '(no message)'} ({given}); {fix}"
+        f"{what} failed in {call} with {type(err).__name__}: {first_line(err)} ({given}); {fix}"
     )

@@ -44,7 +44,13 @@ except ImportError as err:  # pragma: no cover - the message is the point
 
 from lrfinder import _frameworks
 from lrfinder.batches import ArrayData, as_array_data
-from lrfinder.errors import BATCH_ERRORS, LRFinderError, check_count, first_batch_error
+from lrfinder.errors import (
+    BATCH_ERRORS,
+    LRFinderError,
+    check_count,
+    first_batch_error,
+    first_line,
+)
 from lrfinder.optimizers import Optimizer, RMSProp, lag_from_hyperparameters
 from lrfinder.progress import ProgressCallback, for_run
 from lrfinder.rangetest import (
@@ -882,12 +888,13 @@ class _ModelFactory:
         model = self(0)
         try:
             model.evaluate(x, data.y[:2])
-        except (RuntimeError, ValueError, TypeError, IndexError) as err:
-            first = (str(err).strip().splitlines() or [""])[0]
+        except BATCH_ERRORS as err:
+            if isinstance(err, LRFinderError):
+                raise
             shape = "" if self.input_shape is None else f", input_shape={self.input_shape}"
             raise LRFinderError(
                 f"data does not fit model_factory's model or the criterion: "
-                f"{type(err).__name__}: {first} (x of shape {data.x.shape}, y of shape "
+                f"{type(err).__name__}: {first_line(err)} (x of shape {data.x.shape}, y of shape "
                 f"{data.y.shape}{shape}); give rows the model takes, or input_shape= to "
                 "reshape each row (e.g. (1, 8, 8) for a CNN)"
             ) from err
