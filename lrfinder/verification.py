@@ -177,10 +177,12 @@ class VerifyConfig:
     #: and the suggestion also carries what the whole curve showed. Off, the lowest
     #: rate within the noise is chosen.
     keep_suggestion: bool = True
-    #: For ``back_off``, a probe failed when it blew up, or when its training loss fell by
-    #: less than this fraction of the largest fall any probe made by the same step. (The
-    #: training loss, like the blow-up: stability is a matter of how a rate trains; a
-    #: held-out loss that rises from overconfidence says nothing about it.)
+    #: For ``back_off``, a probe failed when it blew up, or when it learned less than this
+    #: fraction of the most any probe learned by the same step. What it learned: for a
+    #: classifier, the rise of its held-out accuracy; else the fall of its training loss.
+    #: (Not the held-out loss: one that rises from overconfidence says nothing about
+    #: stability. Not a classifier's loss either: a fresh network starts overconfident,
+    #: above the loss of guessing, so a rate stuck at chance still "falls" by that gap.)
     failed_fraction: float = 0.1
     #: How a candidate's seeds make its score: ``"mean"``, or ``"worst"`` (the worst
     #: seed), which ranks a rate that only some seeds can use below a steady one.
@@ -905,7 +907,7 @@ def verify(
     settings = getattr(result, "settings", {}) or {}
     batch = check_count("batch_size", batch_size or settings.get("batch_size") or 64)
     train, val = _held_out(data, val_data, config, seed, param_dtype(model))
-    _check_fits(model if model is not None else model_factory(int(seed)), val)
+    _check_fits(model, val)  # model: the template (model_factory(0) when not given)
     if config.metric == "accuracy" and not _has_accuracy(model, val):
         raise LRFinderError(
             "VerifyConfig.metric='accuracy' needs a model that reports accuracy (a "
@@ -1121,9 +1123,9 @@ class _Run:
 
     def _at_edge(self, lr: float) -> bool:
         """True for a candidate whose next candidate up failed in some seed: it blew up,
-        or its training loss fell by less than :attr:`VerifyConfig.failed_fraction` of
-        the best fall any candidate made by the same step (it only thrashes at a rate
-        where a smaller one learns)."""
+        or it learned less than :attr:`VerifyConfig.failed_fraction` of the most any
+        candidate learned by the same step (it only thrashes, or sticks at chance, at a
+        rate where a smaller one learns)."""
         i = self.candidates.index(lr)
         if i == len(self.candidates) - 1:
             return False
@@ -1133,14 +1135,16 @@ class _Run:
     def _fell_short(self, probe: _State) -> bool:
         if len(probe.steps) < 2:
             return False
-        step, fall = probe.steps[-1], probe.train_loss[0] - probe.train_loss[-1]
-        falls = [
-            s.train_loss[0] - s.train_loss[s.steps.index(step)]
+        step = probe.steps[-1]
+        # a classifier: its accuracy was scored before training
+        by_accuracy = bool(probe.val_accuracy) and math.isfinite(probe.val_accuracy[0])
+        learned = [
+            _learned(s, step, by_accuracy)
             for s in self.states.values()
             if step in s.steps and not s.diverged
         ]
-        best = max(falls, default=0.0)
-        return best > 0 and fall < self.config.failed_fraction * best
+        best = max((v for v in learned if math.isfinite(v)), default=0.0)
+        return best > 0 and _learned(probe, step, by_accuracy) < self.config.failed_fraction * best
 
     def verification(self, suggestion, choice: _Choice | None, settings) -> Verification:
         probes = tuple(
@@ -1175,6 +1179,15 @@ class _Run:
             settings=settings,
         )
         return replace(verification, reason=_reason(verification, choice))
+
+
+def _learned(state: _State, step: int, by_accuracy: bool) -> float:
+    """What a probe had learned by ``step`` (see :attr:`VerifyConfig.failed_fraction`): the
+    rise of its held-out accuracy, or the fall of its training loss."""
+    i = state.steps.index(step)
+    if by_accuracy:
+        return state.val_accuracy[i] - state.val_accuracy[0]
+    return state.train_loss[0] - state.train_loss[i]
 
 
 def _confirmed(suggestion, candidates, choice: _Choice | None) -> bool | None:

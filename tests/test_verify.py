@@ -347,6 +347,29 @@ def test_the_edge_is_judged_on_the_training_loss():
     assert edge_of_01(train_at_03=1.95)
 
 
+def test_a_classifier_stuck_at_chance_marks_the_edge_though_its_loss_fell():
+    """A fresh classifier starts overconfident (held-out loss 2.5, above the 2.3 of guessing
+    among 10 classes). At 1.0 it sticks at chance: its training loss still falls by that gap,
+    0.3, more than a tenth of the best fall, but its accuracy never rises. So 0.3, below it,
+    is at the edge. A model that reports no accuracy is judged on its loss, as before."""
+    lrs = (0.1, 0.3, 1.0)
+
+    def edge_of_03(accuracy: bool) -> bool:
+        run = _Run({(lr, 0): None for lr in lrs}, lrs, 1, (1, 2), VerifyConfig(), 1, None, None)
+        for lr in lrs:
+            stuck = lr == 1.0
+            run.states[(lr, 0)] = _State(
+                steps=(0, 2),
+                val_loss=(2.5, 2.2 if stuck else 0.3),
+                val_accuracy=(0.1, 0.1 if stuck else 0.9) if accuracy else (np.nan, np.nan),
+                train_loss=(2.5, 2.2 if stuck else 0.2),
+            )
+        return run._at_edge(0.3)
+
+    assert edge_of_03(accuracy=True)
+    assert not edge_of_03(accuracy=False)
+
+
 def test_overfitting_is_not_divergence(tested, digits):
     """Scored on held-out labels shifted by one, the held-out loss climbs far above its start
     while the training loss falls: that probe overfits (its score says so), it has not
