@@ -855,7 +855,7 @@ def test_half_integer_labels_are_said_to_be_read_as_regression(tmp_path):
 
 # --------------------------------------------------------------------------- verify
 
-#: Short verification probes: rungs of 3, 11 and 32 steps.
+#: Short verification probes: rungs of 5, 13 and 32 steps.
 VERIFY_FAST = ["--verify-steps", "32"]
 
 
@@ -899,7 +899,7 @@ def test_search_verify_prints_the_probe_table_and_the_verdict(verified):
     assert "Verification: held-out loss" in out
     assert "seed 0" in out and "seed 1" in out and "diverged" in out and "chosen" in out
     flat = " ".join(out.split())  # the reason is wrapped to the terminal's width
-    assert "grid search" in flat and "11/32 steps" in flat  # the budget is stated
+    assert "grid search" in flat and "13/32 steps" in flat  # the budget is stated
     assert out.startswith("suggested lr ") and " for adam on digits" in out.splitlines()[0]
     last = [line for line in out.splitlines() if not line.startswith("wrote ")][-1]
     assert last.startswith("verified learning rate for adam: ")

@@ -1,7 +1,7 @@
 """``lrfinder.verify``: candidates, probes from scratch, the choice, JSON, parallel backends.
 
-Everything runs on digits with an 8-unit network and probes of 64 steps (rungs of 6,
-21 and 64), so each verification takes a fraction of a second.
+Everything runs on digits with an 8-unit network and probes of 64 steps (rungs of 10,
+26 and 64), so each verification takes a fraction of a second.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def test_verify_probes_every_candidate_and_reports_its_budget(checked, tested):
     result, _ = tested
     v = checked
     assert v.suggestion == result.suggestion
-    assert v.budgets == (6, 21, 64)
+    assert v.budgets == (10, 26, 64)
     assert len(v.probes) == 2 * len(v.candidates)
     assert v.lr in v.candidates
     assert v.steps_spent == sum(p.steps_trained for p in v.probes)
@@ -123,9 +123,13 @@ def test_every_probe_starts_from_scratch_and_is_scored_before_training(checked):
 
 def test_only_the_chosen_rate_runs_on_after_the_choice(checked):
     beyond = {p.lr for p in checked.probes if p.steps_trained > checked.decided_at}
-    assert beyond == {checked.lr}
+    assert beyond <= {checked.lr}  # empty when the choice is a stand-in the target cut short
     reached = max(p.steps_trained for p in checked.probes_of(checked.lr))
-    assert reached == STEPS or "the cost target stopped it there" in checked.reason
+    assert (
+        reached == STEPS
+        or f"{reached} steps without blowing up (not {STEPS}: the cost target stopped it there)"
+        in checked.reason
+    )
 
 
 def test_rows_mark_the_choice_and_the_suggestion(checked):
@@ -539,7 +543,7 @@ def test_ctrl_c_keeps_the_probes_that_finished(tested, digits, monkeypatch):
 
     def loss_and_grads(self, x, y):
         count["n"] += 1
-        if count["n"] > 36:  # rung 0 is 6 steps a probe: six probes finish, then Ctrl-C
+        if count["n"] > 60:  # rung 0 is 10 steps a probe: six probes finish, then Ctrl-C
             raise KeyboardInterrupt
         return original(self, x, y)
 
@@ -550,8 +554,8 @@ def test_ctrl_c_keeps_the_probes_that_finished(tested, digits, monkeypatch):
     assert partial.lr is None and "interrupted" in partial.reason
     finished = [p for p in partial.probes if p.steps_trained > 0]
     assert len(finished) >= 6  # a probe that diverged early took fewer steps
-    assert all(p.steps[0] == 0 and p.steps_trained <= 6 for p in finished)
-    assert partial.steps_spent <= 36
+    assert all(p.steps[0] == 0 and p.steps_trained <= 10 for p in finished)
+    assert partial.steps_spent <= 60
 
 
 # --------------------------------------------------------------------------- plot
