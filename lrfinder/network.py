@@ -335,6 +335,13 @@ class TwoLayerNet:
             self._buffers = {}
             self._into_flat_buffers(params)
         else:
+            # Pickle protocol 5 (cloudpickle, joblib's workers) rebuilds an array on the
+            # pickle's own memory, so it does not own its data, and views of it would not
+            # count as views of one flat buffer; copy such a buffer into one that does.
+            self.flat_params, self.flat_grads = (
+                np.require(buffer, requirements="COW")
+                for buffer in (self.flat_params, self.flat_grads)
+            )
             self._attach_views()
             if params is not None:  # a key was detached from the buffer: keep it detached
                 self.params = params

@@ -228,7 +228,17 @@ def test_reset_and_clone_start_from_scratch_and_share_nothing(digits, name):
     assert_same_params(train(TwoLayerNet(64, 16, 10), opt, digits, steps=4)[-1], fresh)
 
 
-@pytest.mark.parametrize("duplicate", [copy.deepcopy, lambda obj: pickle.loads(pickle.dumps(obj))])
+@pytest.mark.parametrize(
+    "duplicate",
+    [
+        copy.deepcopy,
+        lambda obj: pickle.loads(pickle.dumps(obj)),
+        # protocol 5, as cloudpickle and joblib's workers use: an array it rebuilds does
+        # not own its memory, so views of it must not be taken as they come
+        lambda obj: pickle.loads(pickle.dumps(obj, protocol=5)),
+    ],
+    ids=["deepcopy", "pickle", "pickle5"],
+)
 def test_copies_of_network_and_optimizer_keep_the_layout_and_share_nothing(digits, name, duplicate):
     net, opt = TwoLayerNet(64, 16, 10), get_optimizer(name)
     train(net, opt, digits, steps=3)
