@@ -35,10 +35,10 @@ Rungs (successive halving)
     (``0.15 * steps``), the best two continue to the second (``0.4 * steps``),
     where the choice is made, and the chosen rate alone runs on toward ``steps``,
     as far as the cost target allows (about 3/4 of it), to confirm that it does
-    not blow up later (if it does, the next candidate takes its place). A probe resumes where it stopped, so no
-    step is trained twice. A candidate that takes an edge rate's place (below)
-    may have trained only the first rung; it runs on only as far as the cost
-    target (:data:`COST_TARGET`) allows.
+    not blow up later (if it does, the next candidate takes its place). A probe
+    resumes where it stopped, so no step is trained twice. A candidate that takes
+    an edge rate's place (below) may have trained only the first rung, or none; it
+    too runs on only as far as the cost target (:data:`COST_TARGET`) allows.
 Edge
     A rate next to one that failed (blew up, or learned nothing) gives way to the
     candidate one step below it: a rate one step from failing in two seeds fails
