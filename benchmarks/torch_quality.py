@@ -23,6 +23,11 @@ Runs
                        torch-lr-finder's smoothing and steepest-point rule applied to
                        the raw curve lrfinder.torch recorded in the same run: the
                        same curve, read two ways.
+    lrfinder.torch + verify
+                       with ``--verify``: ``lrfinder.torch.verify`` of lrfinder.torch's
+                       result (short runs from scratch in torch, scored on held-out
+                       training rows; the test split stays unseen), compared per run
+                       with the two peers in a line of its own.
 
 Scores
     regret = best mean accuracy - truth(suggested lr), in percentage points (the
@@ -37,7 +42,7 @@ Run from the repository root (a few minutes on two cores; the truth is cached in
 ``benchmarks/.cache``)::
 
     pip install torch==2.13.0 tqdm && pip install --no-deps torch-lr-finder==0.2.2
-    python benchmarks/torch_quality.py [--optimizers adam,sgd] [--jobs 2]
+    python benchmarks/torch_quality.py [--optimizers adam,sgd] [--jobs 2] [--verify]
 """
 
 from __future__ import annotations
@@ -90,6 +95,7 @@ def parse_args():
     parser.add_argument("--orders", type=int, default=2, help="batch orders per initial seed")
     parser.add_argument("--truth-seeds", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=2, help="parallel truth trainings")
+    parser.add_argument("--verify", action="store_true", help="also score the verified rate")
     parser.add_argument("--json", type=Path, default=None, help="write the scores here")
     return parser.parse_args()
 
@@ -204,7 +210,12 @@ def ema(losses, factor: float = 0.05) -> list[float]:
     return out
 
 
-def one_run(x, y, name: str, seed: int, order: int) -> dict:
+#: The verify probes of run k (initial seed s, order 100 + o, k = 2 s + o) use seeds from
+#: this + 2 k on, away from the truth's seeds and the runs' initial seeds.
+PROBE_SEED = 1000
+
+
+def one_run(x, y, name: str, seed: int, order: int, verify: bool = False) -> dict:
     import torch
     from torch_lr_finder import LRFinder
 
@@ -221,6 +232,12 @@ def one_run(x, y, name: str, seed: int, order: int) -> dict:
     )
     ours = result.suggestion
     theirs_on_ours = peer_steepest(result.lrs, ema(result.losses))
+    verified = None
+    if verify and ours is not None:
+        run = 2 * seed + (order - 100)  # the runs' orders are 100, 101, ...
+        verified = lrfinder.torch.verify(
+            result, (x, y), model_factory=mlp, criterion=criterion, seed=PROBE_SEED + 2 * run
+        ).lr
 
     model = mlp(seed)
     torch.manual_seed(order)
@@ -234,6 +251,7 @@ def one_run(x, y, name: str, seed: int, order: int) -> dict:
         "lrfinder.torch": ours,
         "torch-lr-finder": theirs,
         "its rule, our curve": theirs_on_ours,
+        VERIFIED: verified,
         "steps": len(result.lrs),
         "peer steps": len(finder.history["lr"]),
         "reason": result.analysis.reason,
@@ -241,6 +259,7 @@ def one_run(x, y, name: str, seed: int, order: int) -> dict:
 
 
 CONTENDERS = ("lrfinder.torch", "torch-lr-finder", "its rule, our curve")
+VERIFIED = "lrfinder.torch + verify"
 
 
 def main() -> int:
@@ -253,9 +272,12 @@ def main() -> int:
         best = int(np.argmax(record["accuracy"]))
         cliff = diverging_from(record)
         runs = [
-            one_run(x, y, name, s, 100 + o) for s in range(args.seeds) for o in range(args.orders)
+            one_run(x, y, name, s, 100 + o, args.verify)
+            for s in range(args.seeds)
+            for o in range(args.orders)
         ]
-        regrets = {c: [score(record, r[c]) for r in runs] for c in CONTENDERS}
+        shown_rows = CONTENDERS + ((VERIFIED,) if args.verify else ())
+        regrets = {c: [score(record, r[c]) for r in runs] for c in shown_rows}
         print(
             f"\n{name}: best constant rate {record['lrs'][best]:.3g} "
             f"({100 * record['accuracy'][best]:.2f}% after one epoch); grid diverges from "
@@ -265,7 +287,7 @@ def main() -> int:
             f"  {'':22s} {'mean':>6s} {'worst':>6s} {'ours <=':>8s} {'ours <<':>8s} "
             f"{'diverging':>9s}  lrs"
         )
-        for c in CONTENDERS:
+        for c in shown_rows:
             lrs = [r[c] for r in runs]
             wins = sum(
                 a <= b + 1e-9 for a, b in zip(regrets[CONTENDERS[0]], regrets[c], strict=True)
@@ -277,6 +299,16 @@ def main() -> int:
                 f"  {c:22s} {np.mean(regrets[c]):6.2f} {np.max(regrets[c]):6.2f} "
                 f"{wins:>4d}/{len(runs):<3d} {beaten:>4d}/{len(runs):<3d} {risky:>9d}  {shown}"
             )
+        if args.verify:
+            for peer in CONTENDERS[1:]:
+                wins = sum(
+                    a <= b + 1e-9 for a, b in zip(regrets[VERIFIED], regrets[peer], strict=True)
+                )
+                beaten = sum(worse_beyond_noise(record, r[VERIFIED], r[peer]) for r in runs)
+                print(
+                    f"  verified vs {peer}: at least as good in {wins}/{len(runs)} runs, "
+                    f"worse beyond the truth's noise in {beaten}/{len(runs)}"
+                )
         report[name] = {"truth": record, "runs": runs, "regrets": regrets}
     print(
         "\nregret: accuracy points lost against the best constant rate (one epoch, from "
