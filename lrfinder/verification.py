@@ -1231,6 +1231,12 @@ def _reason(v: Verification, choice: _Choice | None) -> str:
     best = standing.best() if standing is not None else None
     if best is None or _same_rate(best, v.lr):
         how = f"the best {score} at {choice.decided_at} steps"
+        means = standing.means if standing is not None else {}
+        close = sorted(lr for lr in means if standing.within(lr) and not _same_rate(lr, v.lr))
+        if close:  # the probes could not tell these rates from the chosen one: say so
+            rates = ", ".join(f"{lr:.3g}" for lr in close)
+            how += f", though {rates} {'was' if len(close) == 1 else 'were'} within the seeds' "
+            how += "noise of it"
     elif not standing.within(v.lr):  # a better rate was passed over (the edge, or it blew up)
         how = f"chosen at {choice.decided_at} steps in place of a better rate"
     else:

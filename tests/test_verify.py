@@ -315,6 +315,29 @@ def test_a_stand_in_the_cost_target_leaves_no_steps_is_skipped():
     assert 0.3 / 10**0.25 not in run.candidates  # never probed, so not listed
 
 
+def test_the_reason_names_rates_the_probes_could_not_tell_from_the_best():
+    """0.1 scored best, but 0.3 was within the seeds' noise of it: the probes could not tell
+    the two apart, and the reason says so instead of only "the best held-out loss"."""
+    lrs = (0.1, 0.3, 1.0)
+    jobs = {
+        (lr, s): _Job(lr, s, None, None, None, None, None, 1, 4.0) for lr in lrs for s in (0, 1)
+    }
+    run = _Run(jobs, lrs, 2, (1, 2), VerifyConfig(), 1, None, 0.1)
+    for key in jobs:
+        run.states[key] = _State(steps=(0, 2), val_loss=(2.0, 1.0), train_loss=(2.0, 1.0))
+
+    def reason(noise: float) -> str:
+        decided = _Standing(lrs, {0.1: 0.50, 0.3: 0.52, 1.0: 0.9}, noise, 0.0)
+        choice = run._confirm((decided, 2), {lr: decided for lr in lrs})
+        assert choice.lr == 0.1
+        return run.verification(0.1, choice, {"seeds": [0, 1]}).reason
+
+    assert "the best held-out loss at 2 steps, though 0.3 was within the seeds' noise of it" in (
+        reason(noise=0.05)
+    )
+    assert "within the seeds' noise" not in reason(noise=0.01)
+
+
 def test_a_suggestion_passed_over_at_the_edge_is_not_confirmed():
     """0.3 scored best, so within the noise of the best; but it sits below a rate that
     blew up and gives way to 0.2. The verdict must not tell the user it was confirmed."""
