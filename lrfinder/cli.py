@@ -1457,7 +1457,10 @@ def _describe_verification(verification) -> None:
 
     v = verification
     decided = v.decided_at
-    final = v.budgets[-1]
+    # the last column: where the chosen rate's confirmation stopped (the full budget, or
+    # where the cost target stopped it), so that its score there is shown
+    chosen = [p.steps_trained for p in v.probes if v.lr is not None and p.lr == v.lr]
+    final = max(chosen) if chosen and max(chosen) != decided else v.budgets[-1]
     seeds = v.settings.get("seeds") or sorted({p.seed for p in v.probes})
     table = Table(
         title=f"Verification: held-out {v.metric} after training from scratch",

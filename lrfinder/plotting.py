@@ -803,7 +803,9 @@ def _draw_probes(ax, verification) -> None:
 
     metric = verification.metric
     cmap = colormaps[RUNG_CMAP]
-    budgets = verification.budgets
+    # every step a probe was scored at: the rungs, and where the cost target stopped a
+    # confirmation or a stand-in short of one
+    budgets = sorted({s for p in verification.probes if not p.diverged for s in p.steps if s > 0})
     for k, budget in enumerate(budgets):
         color = cmap(k / max(len(budgets) - 1, 1) * 0.85)
         means = verification.scores_at(budget)

@@ -907,6 +907,10 @@ def test_search_verify_prints_the_probe_table_and_the_verdict(verified):
 
     v = load_verification(paths["verify"])
     assert f"{v.lr:.3g}" in last
+    # the last column shows the chosen rate where its confirmation stopped
+    reached = max(p.steps_trained for p in v.probes_of(v.lr))
+    assert reached not in v.budgets  # the cost target stopped it short of 32
+    assert f"at {reached}" in out
     assert load_result(paths["json"]).suggestion == v.suggestion
     assert_image(paths["png"])
 

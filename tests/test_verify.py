@@ -594,6 +594,11 @@ def test_the_plot_puts_the_probes_under_the_range_test(checked, tested, tmp_path
     assert low <= min(checked.candidates) and high >= max(checked.candidates)
     assert top.get_xlim() == probes.get_xlim()  # one lr axis
     assert any(f"{checked.lr:.1e}" in text.get_text() for text in probes.get_legend().texts)
+    # the chosen rate is drawn where it was last scored, though no rung ends there
+    reached = max(p.steps_trained for p in checked.probes_of(checked.lr))
+    labels = [text.get_text() for text in probes.get_legend().texts]
+    assert reached not in checked.budgets
+    assert any(label.startswith(f"{reached} steps, mean of seeds") for label in labels)
     assert (tmp_path / "v.png").read_bytes().startswith(b"\x89PNG")
     alone = plot_verification(checked)
     assert len(alone.axes) == 1
