@@ -171,6 +171,15 @@ def worse_beyond_noise(record: dict, ours: float | None, theirs: float | None) -
     return bool(diff.mean() > NOISE_SE * se + 1e-12)
 
 
+def head_to_head(record: dict, runs: list, regrets: dict, ours: str, theirs: str):
+    """(runs where ``ours`` lost no more than ``theirs``, runs where it lost more by more
+    than the truth's noise), per run, for two contenders' names."""
+    pairs = zip(regrets[ours], regrets[theirs], strict=True)
+    wins = sum(a <= b + 1e-9 for a, b in pairs)
+    beaten = sum(worse_beyond_noise(record, r[ours], r[theirs]) for r in runs)
+    return wins, beaten
+
+
 def diverging_from(record: dict) -> float:
     div = [lr for lr, d in zip(record["lrs"], record["diverged"], strict=True) if d]
     return min(div) if div else math.inf
@@ -289,10 +298,7 @@ def main() -> int:
         )
         for c in shown_rows:
             lrs = [r[c] for r in runs]
-            wins = sum(
-                a <= b + 1e-9 for a, b in zip(regrets[CONTENDERS[0]], regrets[c], strict=True)
-            )
-            beaten = sum(worse_beyond_noise(record, r[CONTENDERS[0]], r[c]) for r in runs)
+            wins, beaten = head_to_head(record, runs, regrets, CONTENDERS[0], c)
             risky = sum(lr is not None and lr >= cliff for lr in lrs)
             shown = " ".join("none" if lr is None else f"{lr:.2g}" for lr in lrs)
             print(
@@ -301,10 +307,7 @@ def main() -> int:
             )
         if args.verify:
             for peer in CONTENDERS[1:]:
-                wins = sum(
-                    a <= b + 1e-9 for a, b in zip(regrets[VERIFIED], regrets[peer], strict=True)
-                )
-                beaten = sum(worse_beyond_noise(record, r[VERIFIED], r[peer]) for r in runs)
+                wins, beaten = head_to_head(record, runs, regrets, VERIFIED, peer)
                 print(
                     f"  verified vs {peer}: at least as good in {wins}/{len(runs)} runs, "
                     f"worse beyond the truth's noise in {beaten}/{len(runs)}"
