@@ -1459,8 +1459,7 @@ def _describe_verification(verification) -> None:
     decided = v.decided_at
     # the last column: where the chosen rate's confirmation stopped (the full budget, or
     # where the cost target stopped it), so that its score there is shown
-    chosen = [p.steps_trained for p in v.probes if v.lr is not None and p.lr == v.lr]
-    final = max(chosen) if chosen and max(chosen) != decided else v.budgets[-1]
+    final = v.lr_steps if v.lr_steps not in (0, decided) else v.budgets[-1]
     seeds = v.settings.get("seeds") or sorted({p.seed for p in v.probes})
     table = Table(
         title=f"Verification: held-out {v.metric} after training from scratch",

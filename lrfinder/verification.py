@@ -369,6 +369,14 @@ class Verification:
         """``steps_spent / grid_steps``; the target is at most :data:`COST_TARGET`."""
         return self.steps_spent / self.grid_steps if self.grid_steps else math.nan
 
+    @property
+    def lr_steps(self) -> int:
+        """Steps the verified rate trained: the full budget, or where the cost target
+        stopped its confirmation (or a stand-in's probe); 0 without a verified rate."""
+        if self.lr is None:
+            return 0
+        return max((p.steps_trained for p in self.probes if _same_rate(p.lr, self.lr)), default=0)
+
     def probes_of(self, lr: float) -> tuple[Probe, ...]:
         """The probes of one candidate, in seed order."""
         return tuple(p for p in self.probes if p.lr == lr)
@@ -1245,7 +1253,7 @@ def _reason(v: Verification, choice: _Choice | None) -> str:
         how += ", so the suggestion stands" if stands else ", and lower, so safer"
     for lr, why in choice.passed_over:
         how += f"; {lr:.3g} ranked higher, but {why}"
-    reached = max(p.steps_trained for p in v.probes if _same_rate(p.lr, v.lr))
+    reached = v.lr_steps
     if reached != choice.decided_at:  # ran on to confirm it, or a stand-in probed from scratch
         how += f"; it {'ran on to' if reached > choice.decided_at else 'trained'} {reached} "
         how += "steps without blowing up"
