@@ -26,9 +26,10 @@ Probes
     accuracy) of a fixed held-out set. Every candidate sees the same seeds, so
     they differ only by their rate. A probe whose loss turns non-finite, or whose
     training loss rises :attr:`VerifyConfig.blowup` times above the held-out loss
-    it started from, has diverged and is stopped. (A held-out loss that rises while
-    the training loss falls is overfitting: the score counts it, but it is no
-    divergence.)
+    it started from, or climbs back from the first rung to the second
+    (:attr:`VerifyConfig.rise_sigmas`), has diverged and is stopped. (A held-out
+    loss that rises while the training loss falls is overfitting: the score counts
+    it, but it is no divergence.)
 Rungs (successive halving)
     Training every candidate for the whole budget would cost as much as a small
     grid search. Instead all candidates train for the first rung
@@ -165,6 +166,17 @@ class VerifyConfig:
     #: a rung's batches) exceeds this many times the held-out loss before training,
     #: or any loss turns non-finite.
     blowup: float = 4.0
+    #: A probe has also diverged when its training loss rose from the first rung to the
+    #: second by more than this many standard errors of the rise (from the spread of each
+    #: rung's batch losses) and by more than ``tolerance`` of the untrained loss. At a
+    #: constant rate a stable run's training loss falls; one that climbs back up is
+    #: oscillating, however good its held-out score at the moment it is taken (on the
+    #: ``sine`` regression with RMSProp such rates scored best at the second rung and
+    #: poorly when trained on, and on average over the truth's seeds). Judged at the
+    #: second rung only: by the confirmation a good rate's loss lies near its floor, where
+    #: one spiky batch makes a rise that passes both tests (on double-arc with Momentum,
+    #: 0.010 to 0.018 in one seed).
+    rise_sigmas: float = 2.0
     #: Two candidates are within noise when their mean scores differ by at most
     #: this many standard errors of the difference (seed-to-seed variance, pooled
     #: over the rung's candidates) ...
@@ -211,7 +223,7 @@ class VerifyConfig:
         check_count("min_steps", self.min_steps)
         check_count("val_size", self.val_size)
         numbers = ("span_below", "span_above", "min_epochs", "noise_sigmas", "tolerance")
-        numbers += ("failed_fraction",)
+        numbers += ("failed_fraction", "rise_sigmas")
         for name in (*numbers, "fallback_decades"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
@@ -270,8 +282,9 @@ class Probe:
     val_accuracy : tuple of float
         The held-out accuracy at those steps (NaN without accuracy).
     diverged : bool
-        True when the loss turned non-finite or blew up (see
-        :attr:`VerifyConfig.blowup`); the probe was stopped there.
+        True when the loss turned non-finite, blew up, or climbed back between the
+        first two rungs (see :attr:`VerifyConfig.blowup` and
+        :attr:`VerifyConfig.rise_sigmas`); the probe was stopped there.
     """
 
     lr: float
@@ -566,7 +579,7 @@ class _Job:
     train: ArrayData
     val: ArrayData
     batch_size: int
-    blowup: float
+    config: VerifyConfig  # blowup, rise_sigmas and tolerance judge its divergence
 
 
 @dataclass(frozen=True)
@@ -584,6 +597,7 @@ class _State:
     #: at each scored step, the mean training loss over the second half of the rung's
     #: batches (at step 0: the held-out loss, the best estimate of the untrained loss)
     train_loss: tuple[float, ...] = ()
+    train_se: tuple[float, ...] = ()  # the standard error of each train_loss (0 at step 0)
     diverged: bool = False
 
     @property
@@ -615,6 +629,15 @@ def _blew_up(loss: float, start: float, factor: float) -> bool:
     return not math.isfinite(loss) or loss - start > (factor - 1.0) * abs(start)
 
 
+def _rose(record: dict, recent: float, se: float, config: VerifyConfig) -> bool:
+    """Whether the training loss ``recent`` (standard error ``se``) rose from the last one
+    in ``record`` by more than the batches' noise and ``tolerance`` of the untrained loss
+    (see :attr:`VerifyConfig.rise_sigmas`)."""
+    rise = recent - record["train"][-1]
+    noise = config.rise_sigmas * math.hypot(se, record["se"][-1])
+    return rise > max(noise, config.tolerance * abs(record["loss"][0]))
+
+
 def _advance(job: _Job, state: _State, until: int) -> _State:
     """Train one probe from where ``state`` left it to step ``until``, then score it."""
     model = _fresh_model(job)
@@ -624,10 +647,12 @@ def _advance(job: _Job, state: _State, until: int) -> _State:
     opt = job.optimizer.clone()
     record = {"steps": list(state.steps), "loss": list(state.val_loss)}
     record["accuracy"], record["train"] = list(state.val_accuracy), list(state.train_loss)
+    record["se"] = list(state.train_se)
     if state.params is None:  # the score before training: the blow-up reference
         loss, accuracy = _evaluate(model, job.val)
         record["steps"].append(0), record["loss"].append(loss), record["accuracy"].append(accuracy)
         record["train"].append(loss)
+        record["se"].append(0.0)
     else:
         for key, value in model.params.items():
             value[...] = state.params[key]
@@ -652,10 +677,16 @@ def _advance(job: _Job, state: _State, until: int) -> _State:
     # batches, against the held-out loss before training). A held-out loss that rises while
     # the training loss falls is overfitting, which the score already counts; it is not
     # divergence, and it must not mark the rates beside it as the edge of stability.
-    recent = float(np.mean(trained[len(trained) // 2 :])) if trained else record["loss"][0]
+    half = trained[len(trained) // 2 :]
+    recent = float(np.mean(half)) if half else record["loss"][0]
+    se = float(np.std(half, ddof=1) / math.sqrt(len(half))) if len(half) > 1 else 0.0
     diverged = (
-        diverged or not math.isfinite(loss) or _blew_up(recent, record["loss"][0], job.blowup)
+        diverged
+        or not math.isfinite(loss)
+        or _blew_up(recent, record["loss"][0], job.config.blowup)
+        or (len(record["train"]) == 2 and _rose(record, recent, se, job.config))
     )
+    record["se"].append(se)
     record["steps"].append(step), record["loss"].append(loss), record["accuracy"].append(accuracy)
     record["train"].append(recent)
     return _State(
@@ -668,6 +699,7 @@ def _advance(job: _Job, state: _State, until: int) -> _State:
         val_loss=tuple(record["loss"]),
         val_accuracy=tuple(record["accuracy"]),
         train_loss=tuple(record["train"]),
+        train_se=tuple(record["se"]),
         diverged=diverged,
     )
 
@@ -936,7 +968,7 @@ def verify(
     budgets = _budgets(steps, config)
     seed = int(seed)
     jobs = {
-        (lr, i): _Job(lr, seed + i, model, model_factory, opt, train, val, batch, config.blowup)
+        (lr, i): _Job(lr, seed + i, model, model_factory, opt, train, val, batch, config)
         for lr in candidates
         for i in range(seeds)
     }
@@ -1033,12 +1065,18 @@ class _Run:
     def _race(self) -> _Choice:
         alive = list(self.candidates)
         last: dict[float, _Standing] = {}
+        previous = None  # the last rung's (standing, budget)
         for r, budget in enumerate(self.budgets):
             self._advance(alive, budget)
             standing = _standing(alive, self.states, budget, self.config, self.seeds)
             last.update({lr: standing for lr in alive})
+            if not standing.means and previous is not None:
+                # every survivor diverged on the way here: choose among the candidates
+                # of the rung before, which it cut, as far as the steps left allow
+                return self._confirm(previous, last)
             if r == len(self.budgets) - 1 or self.config.keep[r] == 1:
                 return self._confirm((standing, budget), last)
+            previous = (standing, budget)
             alive = standing.survivors(self.config.keep[r], self.favourite)
             if not alive:  # every candidate diverged
                 return self._confirm(None, last)

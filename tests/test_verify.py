@@ -300,7 +300,7 @@ def test_a_stand_in_the_cost_target_leaves_no_steps_is_skipped():
     from scratch, but the probes have spent the whole 1/20 already: the choice goes on to
     the next preferred rate instead of failing on a probe that never ran."""
     lrs, budgets = (0.001, 0.3, 1e4), (1, 2)
-    jobs = {(lr, 0): _Job(lr, 0, None, None, None, None, None, 1, 4.0) for lr in lrs}
+    jobs = {(lr, 0): _Job(lr, 0, None, None, None, None, None, 1, VerifyConfig()) for lr in lrs}
     run = _Run(jobs, lrs, 1, budgets, VerifyConfig(), 1, None, None)
     for lr in lrs:  # 2 + 2 + 5 steps: over the 7 a 1/20 of 25 x 3 x 2 steps allows
         steps = (0, 5) if lr == 1e4 else (0, 2)
@@ -320,7 +320,9 @@ def test_the_reason_names_rates_the_probes_could_not_tell_from_the_best():
     the two apart, and the reason says so instead of only "the best held-out loss"."""
     lrs = (0.1, 0.3, 1.0)
     jobs = {
-        (lr, s): _Job(lr, s, None, None, None, None, None, 1, 4.0) for lr in lrs for s in (0, 1)
+        (lr, s): _Job(lr, s, None, None, None, None, None, 1, VerifyConfig())
+        for lr in lrs
+        for s in (0, 1)
     }
     run = _Run(jobs, lrs, 2, (1, 2), VerifyConfig(), 1, None, 0.1)
     for key in jobs:
@@ -407,6 +409,72 @@ def test_overfitting_is_not_divergence(tested, digits):
     assert any(p.val_loss[-1] > VerifyConfig().blowup * p.val_loss[0] for p in v.probes)
     assert not any(p.diverged for p in v.probes)
     assert v.lr == 0.03
+
+
+class _Drifting:
+    """A protocol model whose loss is its one weight and whose gradient is ``-slope``:
+    plain SGD moves the loss by ``slope * lr`` each step, whatever the data."""
+
+    def __init__(self, slope: float):
+        self.slope = slope
+        self.params = {"w": np.ones(1)}
+
+    def reinitialize(self, seed):
+        self.params["w"][...] = 1.0
+
+    def loss_and_grads(self, x, y):
+        return float(self.params["w"][0]), {"w": np.full(1, -self.slope)}
+
+
+@pytest.mark.parametrize(
+    "slope, lr, diverged",
+    [
+        (1.0, 0.01, True),  # climbs about 15% from the first rung to the second
+        (-1.0, 0.01, False),  # falls as much
+        (1.0, 1e-5, False),  # climbs, but by under 1% (``tolerance``) of the untrained loss
+    ],
+)
+def test_a_training_loss_that_climbs_back_after_the_first_rung_has_diverged(
+    tested, digits, slope, lr, diverged
+):
+    """At a constant rate a stable run's training loss falls. One that climbs back from the
+    first rung to the second, beyond its batches' noise (none here) and by more than a
+    ``tolerance`` of the untrained loss, oscillates: it has diverged, far below the 4x of
+    a blow-up (the loss here reaches 1.26), and is never chosen."""
+    result, _ = tested
+    data = (digits.x_train, digits.y_train)
+    v = verify(result, _Drifting(slope), data, lrs=[lr], steps=STEPS, optimizer="sgd")
+    assert max(p.val_loss[-1] for p in v.probes) < VerifyConfig().blowup
+    assert all(p.diverged == diverged for p in v.probes)
+    assert (v.lr is None) == diverged
+
+
+def test_when_every_survivor_diverges_the_choice_falls_back_to_the_rung_before():
+    """0.1 and 0.3 led the first rung and both diverged on the way to the second; 0.03,
+    which the first rung cut, did not. The choice is made among the first rung's
+    candidates then, and 0.03 trains on as far as the steps left allow, instead of there
+    being no rate at all."""
+    lrs, budgets = (0.01, 0.03, 0.1, 0.3), (2, 4, 8)
+    config = VerifyConfig(back_off=False)
+    run = _Run({(lr, 0): None for lr in lrs}, lrs, 1, budgets, config, 1, None, None)
+    first = {0.01: 0.9, 0.03: 0.8, 0.1: 0.5, 0.3: 0.4}
+
+    def advance(alive, budget):
+        for lr in alive:
+            state = run.states[(lr, 0)]
+            if state.diverged:
+                continue
+            run.states[(lr, 0)] = _State(
+                steps=(*state.steps, budget) if state.steps else (0, budget),
+                val_loss=(*state.val_loss, first[lr]) if state.steps else (2.0, first[lr]),
+                diverged=budget > 2 and lr >= 0.1,
+            )
+
+    run._advance = advance
+    choice = run._race()
+    assert choice.lr == 0.03 and choice.decided_at == 2
+    assert [lr for lr, _ in choice.passed_over] == [0.3, 0.1]
+    assert run.states[(0.03, 0)].step > 2
 
 
 def test_the_tolerance_makes_agreeing_seeds_no_proof_of_a_difference():
