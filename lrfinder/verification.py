@@ -1115,7 +1115,8 @@ class _Run:
                 last[lr] = _standing([lr], self.states, until, self.config, self.seeds)
             if lr in last[lr].means:
                 return _Choice(lr, budget, standing, last, self._passed(preferred, lr, failed))
-            failed[lr] = f"it blew up before {until} steps"
+            stopped = max(self.states[(lr, s)].step for s in range(self.seeds))
+            failed[lr] = f"it diverged by {stopped} steps"
         return _Choice(None, budget, standing, last, self._passed(preferred, None, failed))
 
     def _affordable(self, lr: float, final: int) -> int:

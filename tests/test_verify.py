@@ -473,7 +473,7 @@ def test_when_every_survivor_diverges_the_choice_falls_back_to_the_rung_before()
     run._advance = advance
     choice = run._race()
     assert choice.lr == 0.03 and choice.decided_at == 2
-    assert [lr for lr, _ in choice.passed_over] == [0.3, 0.1]
+    assert choice.passed_over == ((0.3, "it diverged by 4 steps"), (0.1, "it diverged by 4 steps"))
     assert run.states[(0.03, 0)].step > 2
 
 
