@@ -36,8 +36,10 @@ Rungs (successive halving)
     (``0.15 * steps``), the best two continue to the second (``0.4 * steps``),
     where the choice is made, and the chosen rate alone runs on toward ``steps``,
     as far as the cost target allows (about 3/4 of it), to confirm that it does
-    not blow up later (if it does, the next candidate takes its place). A probe
-    resumes where it stopped, so no step is trained twice. A candidate that takes
+    not blow up later (if it does, the next candidate takes its place). When every
+    rate kept for a rung diverges on the way to it, the choice is made at the rung
+    before, among the candidates it had cut. A probe resumes where it stopped, so
+    no step is trained twice. A candidate that takes
     an edge rate's place (below) may have trained only the first rung, or none; it
     too runs on only as far as the cost target (:data:`COST_TARGET`) allows.
 Edge
