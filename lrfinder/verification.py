@@ -39,9 +39,9 @@ Rungs (successive halving)
     not blow up later (if it does, the next candidate takes its place). When every
     rate kept for a rung diverges on the way to it, the choice is made at the rung
     before, among the candidates it had cut. A probe resumes where it stopped, so
-    no step is trained twice. A candidate that takes
-    an edge rate's place (below) may have trained only the first rung, or none; it
-    too runs on only as far as the cost target (:data:`COST_TARGET`) allows.
+    no step is trained twice. A candidate that takes an edge rate's place (below)
+    may have trained only the first rung, or none; it too runs on only as far as
+    the cost target (:data:`COST_TARGET`) allows.
 Edge
     A rate next to one that failed (blew up, or learned nothing) gives way to the
     candidate one step below it: a rate one step from failing in two seeds fails
@@ -174,9 +174,10 @@ class VerifyConfig:
     #: constant rate a stable run's training loss falls; one that climbs back up is
     #: oscillating, however good its held-out score at the moment it is taken (on the
     #: ``sine`` regression with RMSProp such rates scored best at the second rung and
-    #: poorly when trained on, and on average over the truth's seeds). Judged at the
-    #: second rung only: by the confirmation a good rate's loss lies near its floor, where
-    #: one spiky batch makes a rise that passes both tests (on double-arc with Momentum,
+    #: poorly when trained on, and on average over the truth's seeds). Judged once, when
+    #: a probe trains on from the first rung (to the second, or as an edge rate's
+    #: stand-in): by the confirmation a good rate's loss lies near its floor, where one
+    #: spiky batch makes a rise that passes both tests (on double-arc with Momentum,
     #: 0.010 to 0.018 in one seed).
     rise_sigmas: float = 2.0
     #: Two candidates are within noise when their mean scores differ by at most
