@@ -1477,7 +1477,8 @@ def _describe_verification(verification) -> None:
         step = min(row["step"], decided)
         probes = v.probes_of(row["lr"])
         scores = [
-            "diverged" if p.diverged else _fmt_score(_last_score(v, p), v.metric) for p in probes
+            (p.divergence or "diverged") if p.diverged else _fmt_score(_last_score(v, p), v.metric)
+            for p in probes
         ]
         mean = None if row["diverged"] else v.scores_at(step).get(row["lr"])
         marks = [m for m, on in (("chosen", row["chosen"]), ("suggested", row["suggestion"])) if on]

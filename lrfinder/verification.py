@@ -111,6 +111,11 @@ COST_TARGET = 1 / 20
 #: Analysis statuses that mean the range test saw no learning (see lrfinder.analysis).
 NO_LEARNING = ("flat", "no_learning")
 
+#: Why a probe diverged (:attr:`Probe.divergence`): a loss turned non-finite, its training
+#: loss rose :attr:`VerifyConfig.blowup` times above its start, or it climbed back after
+#: the first rung (:attr:`VerifyConfig.rise_sigmas`).
+DIVERGENCES = ("non-finite", "blew up", "climbed")
+
 #: Scores a probe can be chosen by.
 METRICS = ("loss", "accuracy")
 
@@ -288,6 +293,9 @@ class Probe:
         True when the loss turned non-finite, blew up, or climbed back between the
         first two rungs (see :attr:`VerifyConfig.blowup` and
         :attr:`VerifyConfig.rise_sigmas`); the probe was stopped there.
+    divergence : str
+        Which of those (one of :data:`DIVERGENCES`); "" when it did not diverge, or
+        for a file written before this was recorded.
     """
 
     lr: float
@@ -296,6 +304,7 @@ class Probe:
     val_loss: tuple[float, ...]
     val_accuracy: tuple[float, ...]
     diverged: bool
+    divergence: str = ""
 
     @property
     def steps_trained(self) -> int:
@@ -316,6 +325,7 @@ class Probe:
             "val_loss": [_finite_or_none(v) for v in self.val_loss],
             "val_accuracy": [_finite_or_none(v) for v in self.val_accuracy],
             "diverged": self.diverged,
+            "divergence": self.divergence,
         }
 
     @classmethod
@@ -327,6 +337,7 @@ class Probe:
             val_loss=tuple(_nan_if_none(v) for v in data["val_loss"]),
             val_accuracy=tuple(_nan_if_none(v) for v in data["val_accuracy"]),
             diverged=bool(data["diverged"]),
+            divergence=str(data.get("divergence", "")),
         )
 
 
@@ -601,11 +612,15 @@ class _State:
     #: batches (at step 0: the held-out loss, the best estimate of the untrained loss)
     train_loss: tuple[float, ...] = ()
     train_se: tuple[float, ...] = ()  # the standard error of each train_loss (0 at step 0)
-    diverged: bool = False
+    divergence: str = ""  # one of DIVERGENCES once it diverged
 
     @property
     def step(self) -> int:
         return self.steps[-1] if self.steps else 0
+
+    @property
+    def diverged(self) -> bool:
+        return bool(self.divergence)
 
 
 def _fresh_model(job: _Job):
@@ -662,7 +677,7 @@ def _advance(job: _Job, state: _State, until: int) -> _State:
         opt.load_state_dict(state.optimizer)
         rng.bit_generator.state = state.rng
         sampler._order, sampler._pos = state.order, state.position  # resume the epoch
-    diverged = False
+    nonfinite = False
     step = state.step
     trained = []  # this segment's training losses
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
@@ -671,11 +686,11 @@ def _advance(job: _Job, state: _State, until: int) -> _State:
             loss, grads = model.loss_and_grads(xb, yb)
             step += 1
             if not math.isfinite(float(loss)):
-                diverged = True
+                nonfinite = True
                 break
             trained.append(float(loss))
             opt.step(model.params, grads, job.lr)
-    loss, accuracy = (math.nan, math.nan) if diverged else _evaluate(model, job.val)
+    loss, accuracy = (math.nan, math.nan) if nonfinite else _evaluate(model, job.val)
     # Diverged is judged on the loss the probe trains on (the second half of this segment's
     # batches, against the held-out loss before training). A held-out loss that rises while
     # the training loss falls is overfitting, which the score already counts; it is not
@@ -683,12 +698,14 @@ def _advance(job: _Job, state: _State, until: int) -> _State:
     half = trained[len(trained) // 2 :]
     recent = float(np.mean(half)) if half else record["loss"][0]
     se = float(np.std(half, ddof=1) / math.sqrt(len(half))) if len(half) > 1 else 0.0
-    diverged = (
-        diverged
-        or not math.isfinite(loss)
-        or _blew_up(recent, record["loss"][0], job.config.blowup)
-        or (len(record["train"]) == 2 and _rose(record, recent, se, job.config))
-    )
+    if nonfinite or not (math.isfinite(loss) and math.isfinite(recent)):
+        divergence = "non-finite"
+    elif _blew_up(recent, record["loss"][0], job.config.blowup):
+        divergence = "blew up"
+    elif len(record["train"]) == 2 and _rose(record, recent, se, job.config):
+        divergence = "climbed"
+    else:
+        divergence = ""
     record["se"].append(se)
     record["steps"].append(step), record["loss"].append(loss), record["accuracy"].append(accuracy)
     record["train"].append(recent)
@@ -703,7 +720,7 @@ def _advance(job: _Job, state: _State, until: int) -> _State:
         val_accuracy=tuple(record["accuracy"]),
         train_loss=tuple(record["train"]),
         train_se=tuple(record["se"]),
-        diverged=diverged,
+        divergence=divergence,
     )
 
 
@@ -1118,9 +1135,20 @@ class _Run:
                 last[lr] = _standing([lr], self.states, until, self.config, self.seeds)
             if lr in last[lr].means:
                 return _Choice(lr, budget, standing, last, self._passed(preferred, lr, failed))
-            stopped = max(self.states[(lr, s)].step for s in range(self.seeds))
-            failed[lr] = f"it diverged by {stopped} steps"
+            failed[lr] = self._how_it_diverged(lr)
         return _Choice(None, budget, standing, last, self._passed(preferred, None, failed))
+
+    def _how_it_diverged(self, lr: float) -> str:
+        """Why ``lr`` failed, for the reason: how its first diverged seed diverged, and where."""
+        probe = next(
+            self.states[(lr, s)] for s in range(self.seeds) if self.states[(lr, s)].diverged
+        )
+        how = {
+            "non-finite": "its loss turned non-finite",
+            "blew up": "it blew up",
+            "climbed": "its training loss climbed back",
+        }.get(probe.divergence, "it diverged")
+        return f"{how} by {probe.step} steps"
 
     def _affordable(self, lr: float, final: int) -> int:
         """How far to confirm ``lr``: to ``final``, or as far as the cost target allows.
@@ -1215,6 +1243,7 @@ class _Run:
                 val_loss=state.val_loss,
                 val_accuracy=state.val_accuracy,
                 diverged=state.diverged,
+                divergence=state.divergence,
             )
             for lr in self.candidates
             for i in range(self.seeds)

@@ -951,6 +951,14 @@ def test_verify_given_rates_writes_json_and_plot(verified, tmp_path):
     assert_image(png)
 
 
+def test_the_verify_table_says_how_a_probe_diverged(verified):
+    _, paths = verified
+    result = invoke(["verify", paths["json"], "--lrs", "0.01,10000", "--steps", "16"])
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.stdout.splitlines() if line.strip("│ ").startswith("1e+04"))
+    assert "non-finite" in row or "blew up" in row, row
+
+
 def test_ctrl_c_during_verify_saves_the_finished_probes(verified, tmp_path, monkeypatch):
     _, paths = verified
     interrupt_after(monkeypatch, 20)  # rung 0 is 3 steps a probe

@@ -259,7 +259,10 @@ def test_a_rate_at_the_edge_gives_way_to_the_candidate_just_below_it():
     run = _Run({(lr, 0): None for lr in lrs}, lrs, 1, budgets, VerifyConfig(), 1, None, None)
     for lr in lrs:
         run.states[(lr, 0)] = _State(
-            steps=(0, 2), val_loss=(2.0, 1.0), train_loss=(2.0, 1.0), diverged=lr == 1e4
+            steps=(0, 2),
+            val_loss=(2.0, 1.0),
+            train_loss=(2.0, 1.0),
+            divergence="blew up" if lr == 1e4 else "",
         )
     decided = _Standing((0.001, 0.3), {0.001: 0.8, 0.3: 0.5}, 0.0, 0.0)
     last = {lr: _Standing((lr,), {lr: 1.0}, 0.0, 0.0) for lr in lrs[:3]}
@@ -305,7 +308,10 @@ def test_a_stand_in_the_cost_target_leaves_no_steps_is_skipped():
     for lr in lrs:  # 2 + 2 + 5 steps: over the 7 a 1/20 of 25 x 3 x 2 steps allows
         steps = (0, 5) if lr == 1e4 else (0, 2)
         run.states[(lr, 0)] = _State(
-            steps=steps, val_loss=(2.0, 1.0), train_loss=(2.0, 1.0), diverged=lr == 1e4
+            steps=steps,
+            val_loss=(2.0, 1.0),
+            train_loss=(2.0, 1.0),
+            divergence="blew up" if lr == 1e4 else "",
         )
     decided = _Standing((0.001, 0.3), {0.001: 0.8, 0.3: 0.5}, 0.0, 0.0)
     last = {lr: decided for lr in lrs[:2]}
@@ -347,7 +353,10 @@ def test_a_suggestion_passed_over_at_the_edge_is_not_confirmed():
     run = _Run({(lr, 0): None for lr in lrs}, lrs, 1, (1, 2), VerifyConfig(), 1, None, 0.3)
     for lr in lrs:
         run.states[(lr, 0)] = _State(
-            steps=(0, 2), val_loss=(2.0, 1.0), train_loss=(2.0, 1.0), diverged=lr == 1e4
+            steps=(0, 2),
+            val_loss=(2.0, 1.0),
+            train_loss=(2.0, 1.0),
+            divergence="blew up" if lr == 1e4 else "",
         )
     decided = _Standing((0.2, 0.3), {0.2: 0.8, 0.3: 0.5}, 0.0, 0.0)
     last = {lr: decided for lr in lrs[:2]}
@@ -446,6 +455,7 @@ def test_a_training_loss_that_climbs_back_after_the_first_rung_has_diverged(
     v = verify(result, _Drifting(slope), data, lrs=[lr], steps=STEPS, optimizer="sgd")
     assert max(p.val_loss[-1] for p in v.probes) < VerifyConfig().blowup
     assert all(p.diverged == diverged for p in v.probes)
+    assert all(p.divergence == ("climbed" if diverged else "") for p in v.probes)
     assert (v.lr is None) == diverged
 
 
@@ -467,13 +477,14 @@ def test_when_every_survivor_diverges_the_choice_falls_back_to_the_rung_before()
             run.states[(lr, 0)] = _State(
                 steps=(*state.steps, budget) if state.steps else (0, budget),
                 val_loss=(*state.val_loss, first[lr]) if state.steps else (2.0, first[lr]),
-                diverged=budget > 2 and lr >= 0.1,
+                divergence="climbed" if budget > 2 and lr >= 0.1 else "",
             )
 
     run._advance = advance
     choice = run._race()
     assert choice.lr == 0.03 and choice.decided_at == 2
-    assert choice.passed_over == ((0.3, "it diverged by 4 steps"), (0.1, "it diverged by 4 steps"))
+    climbed = "its training loss climbed back by 4 steps"
+    assert choice.passed_over == ((0.3, climbed), (0.1, climbed))
     assert run.states[(0.03, 0)].step > 2
 
 
@@ -486,7 +497,8 @@ def test_rates_that_blow_up_are_diverged_and_never_chosen(tested, digits):
     result, model = tested
     v = verify(result, model, digits, lrs=[0.01, 1e4], steps=STEPS, optimizer="sgd")
     bad = v.probes_of(1e4)
-    assert all(p.diverged for p in bad)
+    assert all(p.diverged and p.divergence in ("non-finite", "blew up") for p in bad)
+    assert Verification.from_dict(v.to_dict()).probes == v.probes  # the kind is kept
     assert all(p.steps_trained < STEPS for p in bad)
     assert v.lr == 0.01
     only_bad = verify(result, model, digits, lrs=[1e4], steps=STEPS, optimizer="sgd")
