@@ -1480,7 +1480,9 @@ def _describe_verification(verification) -> None:
             (p.divergence or "diverged") if p.diverged else _fmt_score(_last_score(v, p), v.metric)
             for p in probes
         ]
-        mean = None if row["diverged"] else v.scores_at(step).get(row["lr"])
+        # no mean for a rate not scored at any rung (a stand-in probed from scratch): its
+        # step-0 score is the untrained loss, and its last score is in the next column
+        mean = None if row["diverged"] or not step else v.scores_at(step).get(row["lr"])
         marks = [m for m, on in (("chosen", row["chosen"]), ("suggested", row["suggestion"])) if on]
         table.add_row(
             _fmt(row["lr"]),

@@ -959,6 +959,40 @@ def test_the_verify_table_says_how_a_probe_diverged(verified):
     assert "non-finite" in row or "blew up" in row, row
 
 
+def test_a_stand_in_probed_from_scratch_shows_no_mean_at_step_0(capsys):
+    """A stand-in trained from scratch to step 58 reached no rung: its row has no step and no
+    mean (the untrained loss at step 0 is no score), and its score shows at 58."""
+    from lrfinder.cli import _describe_verification
+    from lrfinder.verification import Probe, Verification
+
+    def probe(lr, seed, steps, losses):
+        return Probe(lr, seed, steps, losses, (math.nan,) * len(steps), False)
+
+    v = Verification(
+        lr=1.69,
+        suggestion=None,
+        candidates=(0.3, 1.69),
+        probes=(
+            probe(0.3, 0, (0, 10, 26), (2.5, 0.9, 0.56)),
+            probe(0.3, 1, (0, 10, 26), (2.5, 0.9, 0.59)),
+            probe(1.69, 0, (0, 58), (2.5, 1.2)),
+            probe(1.69, 1, (0, 58), (2.5, 1.3)),
+        ),
+        confirmed=None,
+        reason="r",
+        budgets=(10, 26, 64),
+        decided_at=26,
+        metric="loss",
+        steps_spent=0,
+        grid_steps=1,
+        settings={"seeds": [0, 1]},
+    )
+    _describe_verification(v)
+    row = next(line for line in capsys.readouterr().out.splitlines() if "1.69" in line)
+    cells = [c.strip() for c in row.strip("│ ").split("│")]
+    assert cells[1:5] == ["-", "-", "-", "-"] and cells[5] == "1.25", cells
+
+
 def test_ctrl_c_during_verify_saves_the_finished_probes(verified, tmp_path, monkeypatch):
     _, paths = verified
     interrupt_after(monkeypatch, 20)  # rung 0 is 3 steps a probe
