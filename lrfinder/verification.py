@@ -1175,15 +1175,16 @@ class _Run:
         return tuple((lr, failed.get(lr, "the next rate up failed")) for lr in ahead)
 
     def _gave_way(self, lr: float) -> float | None:
-        """The rate an edge rate gives way to; None for a rate off the edge, or one with
-        no candidate below it (or only a diverged one).
+        """The rate an edge rate gives way to; None for a rate off the edge, one with no
+        candidate below it (or only a diverged one), or one that failed itself (a stand-in
+        below it would sit next to a failure, at the edge too).
 
         That is the next candidate below when it lies within one designed grid step
         (``1 / per_decade`` decades), else a new rate that step below ``lr``, probed from
         scratch: a fresh run's stability limit moves between seeds by about a designed
         step, and a coarse grid's step can be a decade or more.
         """
-        if not self._at_edge(lr):
+        if not self._at_edge(lr) or self._failed(lr):
             return None
         below = self._step_below(lr)
         if below is None:
@@ -1217,8 +1218,13 @@ class _Run:
         i = self.candidates.index(lr)
         if i == len(self.candidates) - 1:
             return False
-        above = [self.states[(self.candidates[i + 1], s)] for s in range(self.seeds)]
-        return any(p.diverged or self._fell_short(p) for p in above)
+        return self._failed(self.candidates[i + 1])
+
+    def _failed(self, lr: float) -> bool:
+        """True for a candidate that blew up or learned nothing in some seed (see
+        :meth:`_at_edge`)."""
+        probes = [self.states[(lr, s)] for s in range(self.seeds)]
+        return any(p.diverged or self._fell_short(p) for p in probes)
 
     def _fell_short(self, probe: _State) -> bool:
         if len(probe.steps) < 2:

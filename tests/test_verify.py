@@ -7,6 +7,7 @@ Everything runs on digits with an 8-unit network and probes of 64 steps (rungs o
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -271,6 +272,31 @@ def test_a_rate_at_the_edge_gives_way_to_the_candidate_just_below_it():
     assert choice.passed_over == ((0.3, "the next rate up failed"),)
 
 
+def test_a_rate_that_failed_itself_gets_no_stand_in():
+    """The probes ranked 0.3 best and 3 next, but 3 learned nothing and 300 blew up. 0.3, at
+    the edge with no candidate below, is taken: not a stand-in for 3 (1.69), which would
+    lie above 0.3, next to 3's failure."""
+    lrs, budgets = (0.3, 3.0, 300.0), (1, 2)
+    jobs = {(lr, 0): _Job(lr, 0, None, None, None, None, None, 1, VerifyConfig()) for lr in lrs}
+    run = _Run(jobs, lrs, 1, budgets, VerifyConfig(), 1, None, None)
+    run.states[(0.3, 0)] = _State(steps=(0, 1), val_loss=(2.0, 0.6), train_loss=(2.0, 0.5))
+    run.states[(3.0, 0)] = _State(steps=(0, 1), val_loss=(2.0, 2.1), train_loss=(2.0, 1.99))
+    run.states[(300.0, 0)] = _State(steps=(0, 1), val_loss=(2.0, 9.0), divergence="blew up")
+
+    def advance(alive, budget):  # the chosen rate trains on
+        for lr in alive:
+            state = run.states[(lr, 0)]
+            run.states[(lr, 0)] = replace(
+                state, steps=(0, 1, budget), val_loss=(2.0, 0.6, 0.5), train_loss=(2.0, 0.5, 0.4)
+            )
+
+    run._advance = advance
+    decided = _Standing((0.3, 3.0), {0.3: 0.6, 3.0: 2.1}, 0.0, 0.0)
+    choice = run._confirm((decided, 1), {lr: decided for lr in lrs[:2]})
+    assert choice.lr == 0.3
+    assert run.candidates == lrs
+
+
 @pytest.mark.parametrize("rung_steps, expected", [(10, 100), (40, 87)])
 def test_a_stand_in_is_confirmed_only_as_far_as_the_cost_target_allows(rung_steps, expected):
     """A candidate taking an edge rate's place may have trained only the first rung. It
@@ -477,6 +503,7 @@ def test_when_every_survivor_diverges_the_choice_falls_back_to_the_rung_before()
             run.states[(lr, 0)] = _State(
                 steps=(*state.steps, budget) if state.steps else (0, budget),
                 val_loss=(*state.val_loss, first[lr]) if state.steps else (2.0, first[lr]),
+                train_loss=(*state.train_loss, first[lr]) if state.steps else (2.0, first[lr]),
                 divergence="climbed" if budget > 2 and lr >= 0.1 else "",
             )
 
