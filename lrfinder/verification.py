@@ -51,7 +51,8 @@ Edge
     decades) at most: when the candidate below lies further down (a wide band
     spreads 7 candidates up to 1.5 decades apart), a new rate that step below the
     edge rate is probed from scratch in its place. An edge rate with no candidate
-    below is taken only when nothing else is left.
+    below, or one that failed itself (a stand-in below it would sit next to that
+    failure), is taken only when nothing else is left.
 No suggestion
     When the test saw no learning, the candidates span the top
     :attr:`VerifyConfig.fallback_decades` of the range it tested.
