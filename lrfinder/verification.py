@@ -1140,10 +1140,12 @@ class _Run:
         return _Choice(None, budget, standing, last, self._passed(preferred, None, failed))
 
     def _how_it_diverged(self, lr: float) -> str:
-        """Why ``lr`` failed, for the reason: how its first diverged seed diverged, and where."""
-        probe = next(
-            self.states[(lr, s)] for s in range(self.seeds) if self.states[(lr, s)].diverged
-        )
+        """Why ``lr`` failed, for the reason: how its first diverged seed diverged, and where
+        (or, with no seed diverged, that it scored no finite value)."""
+        probes = [self.states[(lr, s)] for s in range(self.seeds)]
+        probe = next((p for p in probes if p.diverged), None)
+        if probe is None:
+            return f"it scored no finite {self.config.metric}"
         how = {
             "non-finite": "its loss turned non-finite",
             "blew up": "it blew up",
