@@ -112,10 +112,14 @@ COST_TARGET = 1 / 20
 #: Analysis statuses that mean the range test saw no learning (see lrfinder.analysis).
 NO_LEARNING = ("flat", "no_learning")
 
-#: Why a probe diverged (:attr:`Probe.divergence`): a loss turned non-finite, its training
-#: loss rose :attr:`VerifyConfig.blowup` times above its start, or it climbed back after
-#: the first rung (:attr:`VerifyConfig.rise_sigmas`).
-DIVERGENCES = ("non-finite", "blew up", "climbed")
+#: Why a probe diverged (:attr:`Probe.divergence`), and how the reason says it: a loss
+#: turned non-finite, its training loss rose :attr:`VerifyConfig.blowup` times above its
+#: start, or it climbed back after the first rung (:attr:`VerifyConfig.rise_sigmas`).
+DIVERGENCES = {
+    "non-finite": "its loss turned non-finite",
+    "blew up": "it blew up",
+    "climbed": "its training loss climbed back",
+}
 
 #: Scores a probe can be chosen by.
 METRICS = ("loss", "accuracy")
@@ -295,7 +299,7 @@ class Probe:
         first two rungs (see :attr:`VerifyConfig.blowup` and
         :attr:`VerifyConfig.rise_sigmas`); the probe was stopped there.
     divergence : str
-        Which of those (one of :data:`DIVERGENCES`); "" when it did not diverge, or
+        Which of those (a key of :data:`DIVERGENCES`); "" when it did not diverge, or
         for a file written before this was recorded.
     """
 
@@ -613,7 +617,7 @@ class _State:
     #: batches (at step 0: the held-out loss, the best estimate of the untrained loss)
     train_loss: tuple[float, ...] = ()
     train_se: tuple[float, ...] = ()  # the standard error of each train_loss (0 at step 0)
-    divergence: str = ""  # one of DIVERGENCES once it diverged
+    divergence: str = ""  # a key of DIVERGENCES once it diverged
 
     @property
     def step(self) -> int:
@@ -645,7 +649,8 @@ def _evaluate(model, val: ArrayData) -> tuple[float, float]:
 
 
 def _blew_up(loss: float, start: float, factor: float) -> bool:
-    return not math.isfinite(loss) or loss - start > (factor - 1.0) * abs(start)
+    """Whether the finite ``loss`` rose ``factor`` times above ``start``."""
+    return loss - start > (factor - 1.0) * abs(start)
 
 
 def _rose(record: dict, recent: float, se: float, config: VerifyConfig) -> bool:
@@ -1146,12 +1151,7 @@ class _Run:
         probe = next((p for p in probes if p.diverged), None)
         if probe is None:
             return f"it scored no finite {self.config.metric}"
-        how = {
-            "non-finite": "its loss turned non-finite",
-            "blew up": "it blew up",
-            "climbed": "its training loss climbed back",
-        }.get(probe.divergence, "it diverged")
-        return f"{how} by {probe.step} steps"
+        return f"{DIVERGENCES.get(probe.divergence, 'it diverged')} by {probe.step} steps"
 
     def _affordable(self, lr: float, final: int) -> int:
         """How far to confirm ``lr``: to ``final``, or as far as the cost target allows.
