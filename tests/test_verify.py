@@ -252,19 +252,27 @@ def test_a_rate_next_to_one_that_blew_up_is_passed_over(tested, digits):
     assert plain.lr == 0.3
 
 
-def test_a_rate_at_the_edge_gives_way_to_the_candidate_just_below_it():
-    """The probes ranked 0.3 best, but 1e4 above it failed: the choice is the candidate one
-    step below 0.3 (0.2, within a designed grid step, which no rung kept), not the next
-    survivor (0.001) far lower."""
-    lrs, budgets = (0.001, 0.2, 0.3, 1e4), (1, 2)
-    run = _Run({(lr, 0): None for lr in lrs}, lrs, 1, budgets, VerifyConfig(), 1, None, None)
+def _one_seed_run(lrs, suggestion=None, blown_steps=2) -> _Run:
+    """A one-seed race over ``lrs`` whose probes all went from 2.0 to 1.0 in 2 steps, except
+    1e4, which blew up by ``blown_steps``."""
+    jobs = {(lr, 0): _Job(lr, 0, None, None, None, None, None, 1, VerifyConfig()) for lr in lrs}
+    run = _Run(jobs, lrs, 1, (1, 2), VerifyConfig(), 1, None, suggestion)
     for lr in lrs:
         run.states[(lr, 0)] = _State(
-            steps=(0, 2),
+            steps=(0, blown_steps if lr == 1e4 else 2),
             val_loss=(2.0, 1.0),
             train_loss=(2.0, 1.0),
             divergence="blew up" if lr == 1e4 else "",
         )
+    return run
+
+
+def test_a_rate_at_the_edge_gives_way_to_the_candidate_just_below_it():
+    """The probes ranked 0.3 best, but 1e4 above it failed: the choice is the candidate one
+    step below 0.3 (0.2, within a designed grid step, which no rung kept), not the next
+    survivor (0.001) far lower."""
+    lrs = (0.001, 0.2, 0.3, 1e4)
+    run = _one_seed_run(lrs)
     decided = _Standing((0.001, 0.3), {0.001: 0.8, 0.3: 0.5}, 0.0, 0.0)
     last = {lr: _Standing((lr,), {lr: 1.0}, 0.0, 0.0) for lr in lrs[:3]}
     choice = run._confirm((decided, 2), last)
@@ -328,17 +336,8 @@ def test_a_stand_in_the_cost_target_leaves_no_steps_is_skipped():
     """0.3 ranked best next to a blow-up; its stand-in (0.3 / 10**0.25, new) would start
     from scratch, but the probes have spent the whole 1/20 already: the choice goes on to
     the next preferred rate instead of failing on a probe that never ran."""
-    lrs, budgets = (0.001, 0.3, 1e4), (1, 2)
-    jobs = {(lr, 0): _Job(lr, 0, None, None, None, None, None, 1, VerifyConfig()) for lr in lrs}
-    run = _Run(jobs, lrs, 1, budgets, VerifyConfig(), 1, None, None)
-    for lr in lrs:  # 2 + 2 + 5 steps: over the 7 a 1/20 of 25 x 3 x 2 steps allows
-        steps = (0, 5) if lr == 1e4 else (0, 2)
-        run.states[(lr, 0)] = _State(
-            steps=steps,
-            val_loss=(2.0, 1.0),
-            train_loss=(2.0, 1.0),
-            divergence="blew up" if lr == 1e4 else "",
-        )
+    lrs = (0.001, 0.3, 1e4)
+    run = _one_seed_run(lrs, blown_steps=5)  # 2 + 2 + 5: over the 7 that 1/20 of 25 x 3 x 2 allows
     decided = _Standing((0.001, 0.3), {0.001: 0.8, 0.3: 0.5}, 0.0, 0.0)
     last = {lr: decided for lr in lrs[:2]}
     choice = run._confirm((decided, 2), last)
@@ -376,14 +375,7 @@ def test_a_suggestion_passed_over_at_the_edge_is_not_confirmed():
     """0.3 scored best, so within the noise of the best; but it sits below a rate that
     blew up and gives way to 0.2. The verdict must not tell the user it was confirmed."""
     lrs = (0.2, 0.3, 1e4)
-    run = _Run({(lr, 0): None for lr in lrs}, lrs, 1, (1, 2), VerifyConfig(), 1, None, 0.3)
-    for lr in lrs:
-        run.states[(lr, 0)] = _State(
-            steps=(0, 2),
-            val_loss=(2.0, 1.0),
-            train_loss=(2.0, 1.0),
-            divergence="blew up" if lr == 1e4 else "",
-        )
+    run = _one_seed_run(lrs, suggestion=0.3)
     decided = _Standing((0.2, 0.3), {0.2: 0.8, 0.3: 0.5}, 0.0, 0.0)
     last = {lr: decided for lr in lrs[:2]}
     choice = run._confirm((decided, 2), last)
