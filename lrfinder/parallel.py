@@ -19,6 +19,9 @@ Nothing here is home-made: no pool, no queue. What this module adds is small:
   not depend on how many jobs run beside it (OpenBLAS sums a matrix product in
   another order when it splits it over threads);
 * results come back in the order of the tasks, whatever order they finish in;
+* :meth:`JobRunner.share` hands a large array to worker processes as a memory
+  map that is gone as soon as the runner closes (joblib's own automatic one
+  costs a fixed 0.1 s wait at the end);
 * on Ctrl-C, :class:`JobsInterrupted` carries every result that had finished.
 
 A job must take its randomness from its own arguments (seeds), never from global
@@ -27,9 +30,14 @@ state; then the results are the same for every backend and every ``n_jobs``.
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
+
+import numpy as np
 
 #: BLAS threads each job may use. One: the jobs are the parallelism, and with a
 #: fixed count a job computes the same bits whether it runs alone or beside others.
@@ -78,6 +86,24 @@ class _BlasLimit:
 
 _BLAS_LIMIT = _BlasLimit()
 
+#: :meth:`JobRunner.share` maps arrays larger than this to a file, as joblib does
+#: (its ``max_nbytes="1M"``).
+SHARE_BYTES = 1024**2
+
+
+def _process_workers(n_jobs: int | None) -> bool:
+    """Whether jobs run in worker processes on this machine (loky, multiprocessing),
+    which can open a file the caller wrote, with POSIX semantics (a file may be
+    removed while a process still maps it)."""
+    from joblib import effective_n_jobs
+    from joblib.parallel import BACKENDS, get_active_backend
+
+    if os.name != "posix" or effective_n_jobs(n_jobs) == 1:
+        return False
+    backend, _ = get_active_backend()
+    local = tuple(BACKENDS[name] for name in ("loky", "multiprocessing") if name in BACKENDS)
+    return isinstance(backend, local)
+
 
 def _call(index: int, function: Callable, args: tuple) -> tuple[int, Any]:
     with _BLAS_LIMIT:
@@ -107,13 +133,52 @@ class JobRunner:
         from joblib import Parallel
 
         self._parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+        self._n_jobs = n_jobs
+        self._folder: str | None = None  # of the arrays share() dumped
+        self._shared: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # id -> (array, map)
 
     def __enter__(self) -> JobRunner:
         self._parallel.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
-        self._parallel.__exit__(*exc)
+        try:
+            self._parallel.__exit__(*exc)
+        finally:
+            self._shared.clear()
+            if self._folder is not None:
+                shutil.rmtree(self._folder, ignore_errors=True)
+                self._folder = None
+
+    def share(self, array: np.ndarray) -> np.ndarray:
+        """``array`` as the jobs' arguments should carry it: a read-only memory map of a
+        copy in a temporary file when the jobs run in worker processes on this machine
+        and it is larger than :data:`SHARE_BYTES`, else ``array`` itself.
+
+        joblib memory-maps such an array by itself, but it removes its folder only
+        after a fixed wait of 0.1 s at the end of every :class:`joblib.Parallel` (its
+        resource tracker unlinks the files after the folder is first tried). Dumped
+        here instead, by joblib's recipe for memory-mapped input data, the workers open
+        the same file by its name, and the folder (in the system's temporary folder)
+        goes as soon as the runner closes. The bytes are the same, so the results are
+        too. Call it inside the ``with`` block; the same array shared again gives the
+        same map.
+        """
+        if array.nbytes <= SHARE_BYTES or array.dtype.hasobject:
+            return array
+        if not _process_workers(self._n_jobs):
+            return array
+        if id(array) in self._shared:
+            return self._shared[id(array)][1]
+        import joblib
+
+        if self._folder is None:
+            self._folder = tempfile.mkdtemp(prefix="lrfinder-shared-")
+        path = os.path.join(self._folder, f"{len(self._shared)}.joblib")
+        joblib.dump(array, path)
+        shared = joblib.load(path, mmap_mode="r")
+        self._shared[id(array)] = (array, shared)  # keeps ``array``: its id stays its own
+        return shared
 
     def run(
         self,

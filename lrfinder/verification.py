@@ -72,7 +72,8 @@ The probes are independent jobs, run through :class:`lrfinder.parallel.JobRunner
 ``n_jobs`` loky processes by default, or a Dask or Ray cluster with
 :func:`joblib.parallel_config`. Each probe takes its randomness from its seed
 and uses one BLAS thread, so the result is bit-identical for every backend and
-``n_jobs``.
+``n_jobs``. The training and held-out rows reach local worker processes once, as
+memory maps (:meth:`~lrfinder.parallel.JobRunner.share`), not with every probe.
 """
 
 from __future__ import annotations
@@ -1086,7 +1087,13 @@ class _Run:
     def race(self) -> _Choice:
         """Train rung by rung, keep the best few, decide, then confirm the choice."""
         with JobRunner(self.n_jobs) as self.runner:  # one set of workers for every rung
+            self.jobs = {key: self._shared(job) for key, job in self.jobs.items()}
             return self._race()
+
+    def _shared(self, job: _Job) -> _Job:
+        """``job`` with its data as the runner hands large arrays to its workers."""
+        train, val = (replace(d, x=self.runner.share(d.x)) for d in (job.train, job.val))
+        return replace(job, train=train, val=val)
 
     def _race(self) -> _Choice:
         alive = list(self.candidates)

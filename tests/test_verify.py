@@ -645,6 +645,24 @@ def test_loky_workers_give_the_same_bits(tested, digits, checked):
     assert parallel.to_dict() == checked.to_dict()
 
 
+def test_loky_workers_give_the_same_bits_on_data_they_open_as_a_map(
+    tested, digits, checked, monkeypatch
+):
+    from lrfinder import parallel
+
+    monkeypatch.setattr(parallel, "SHARE_BYTES", 0)  # digits is small: map it all the same
+    maps = []
+    share = parallel.JobRunner.share
+    monkeypatch.setattr(
+        parallel.JobRunner, "share", lambda runner, a: maps.append(share(runner, a)) or maps[-1]
+    )
+    result, model = tested
+    mapped = verify(result, model, digits, steps=STEPS, n_jobs=2)
+    assert all(isinstance(m, np.memmap) for m in maps)
+    assert len({id(m) for m in maps}) == 2  # the training rows and the held-out rows, once
+    assert mapped.to_dict() == checked.to_dict()
+
+
 def test_a_dask_cluster_gives_the_same_bits(tested, digits, checked):
     distributed = pytest.importorskip("dask.distributed")
     from joblib import parallel_config
