@@ -72,8 +72,9 @@ The probes are independent jobs, run through :class:`lrfinder.parallel.JobRunner
 ``n_jobs`` loky processes by default, or a Dask or Ray cluster with
 :func:`joblib.parallel_config`. Each probe takes its randomness from its seed
 and uses one BLAS thread, so the result is bit-identical for every backend and
-``n_jobs``. The training and held-out rows reach local worker processes once, as
-memory maps (:meth:`~lrfinder.parallel.JobRunner.share`), not with every probe.
+``n_jobs``. Large training and held-out rows reach local worker processes as
+memory maps that go as soon as the race ends
+(:meth:`~lrfinder.parallel.JobRunner.share`).
 """
 
 from __future__ import annotations
