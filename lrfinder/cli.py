@@ -977,14 +977,17 @@ def search(
     plot: PlotOpt = None,
     quiet: QuietOpt = False,
     verify: Annotated[
-        bool,
+        bool | None,
         typer.Option(
-            "--verify",
+            "--verify/--no-verify",
             help="Then confirm auto's suggestion with short runs from scratch at rates around "
-            "it, and print the verified rate (with --quiet, only that).",
+            "it, and print the verified rate (with --quiet, only that). Default: only when "
+            "the test saw no learning at first (a slow learner), where a range test is least "
+            "sure.",
+            show_default=False,
             rich_help_panel=_VERIFY,
         ),
-    ] = False,
+    ] = None,
     verify_steps: VerifyStepsOpt = None,
     verify_seeds: VerifySeedsOpt = 2,
     jobs: JobsOpt = None,
@@ -1003,7 +1006,7 @@ def search(
     _check_output(csv_path, "--csv")
     _check_output(plot, "--plot", FIGURE_SUFFIXES)
     _check_output(verify_json, "--verify-json")
-    if not verify and (verify_steps is not None or verify_json is not None):
+    if verify is not True and (verify_steps is not None or verify_json is not None):
         raise LRFinderError(
             "--verify-steps and --verify-json need --verify; add it, or leave them out"
         )
@@ -1046,6 +1049,8 @@ def search(
             )
             sys.exit(EXIT_INTERRUPTED)
 
+    unasked = verify is None and _slow_learner_to_verify(result, method)
+    verify = bool(verify) or unasked
     # The answer first; then each output on its own, so that one that fails loses nothing else.
     if not (quiet and verify):
         _answer_line(result, method, quiet, data.name)
@@ -1061,23 +1066,39 @@ def search(
         quiet,
     )
     verification = None
+    if unasked and not quiet:
+        typer.echo(
+            "The default test saw no learning at first (a slow learner), where a range test "
+            "is least sure, so the suggestion is checked with short runs from scratch "
+            "(--no-verify skips this)."
+        )
     if verify:  # after the result is saved: a failed or interrupted verification keeps it
         if json_path is None and csv_path is None:
             on_interrupt = lambda: _save_interrupted(result, None, None)  # noqa: E731
         else:
             on_interrupt = None
-        verification = _run_verification(
-            result,
-            model,
-            data,
-            steps=verify_steps,
-            seeds=verify_seeds,
-            seed=seed,
-            jobs=jobs,
-            json_path=verify_json,
-            quiet=quiet,
-            on_interrupt=on_interrupt,
-        )
+        try:
+            verification = _run_verification(
+                result,
+                model,
+                data,
+                steps=verify_steps,
+                seeds=verify_seeds,
+                seed=seed,
+                jobs=jobs,
+                json_path=verify_json,
+                quiet=quiet,
+                on_interrupt=on_interrupt,
+            )
+        except LRFinderError as err:
+            if not unasked:
+                raise
+            # a check nobody asked for does not fail the range test the user asked for
+            message = f"could not verify the suggestion ({err}); it stands as printed above"
+            warnings.warn(message, LRFinderWarning, stacklevel=1)
+            if quiet:  # the answer line was held back for the verified rate
+                _answer_line(result, method, quiet, data.name)
+    if verification is not None:
         if not quiet:
             _describe_verification(verification)
         _verified_line(verification, result.settings.get("optimizer"), quiet)
@@ -1386,6 +1407,18 @@ def _describe_comparison(comparison, dataset: str) -> None:
 
 
 # --------------------------------------------------------------------------- verify
+
+
+def _slow_learner_to_verify(result, method: Method) -> bool:
+    """Whether ``search`` verifies without being told: for auto's suggestion of a slow
+    learner (the default test saw no learning and was extended). There the range test
+    reads a curve that fell only near the largest stable rate, and a run from scratch
+    disagrees with it most (README: Verify)."""
+    from lrfinder.verification import NO_LEARNING
+
+    if method is not Method.auto or not getattr(result, "slow_learner", False):
+        return False
+    return result.suggestion is not None or result.analysis.status in NO_LEARNING
 
 
 def _run_verification(

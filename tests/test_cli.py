@@ -19,6 +19,7 @@ import pytest
 from cli_run import Outcome, run_cli
 
 from lrfinder import cli
+from lrfinder.errors import LRFinderError
 from lrfinder.results import SCHEMA_VERSION, RangeTestResult, load_result
 
 #: Small, fast settings: 100 rates from 1e-4 to 10 and 16 hidden units on digits. Twenty
@@ -820,6 +821,55 @@ def test_search_says_when_the_default_test_was_extended():
     assert result.exit_code == 0, result.output
     assert "saw no learning" in result.stdout
     assert "steps recorded" in result.stdout
+
+
+SLOW = ["search", "--dataset", "spiral", "--optimizer", "adam"]  # a slow learner
+
+
+def test_search_verifies_a_slow_learner_without_being_asked():
+    result = invoke(SLOW)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("suggested lr")  # the answer still comes first
+    assert "saw no learning at first (a slow learner)" in result.stdout
+    assert lines[-1].startswith("verified learning rate for adam: ")
+    quiet = invoke([*SLOW, "-q"])  # only the verified rate
+    assert quiet.exit_code == 0 and len(quiet.stdout.split()) == 1
+    assert float(quiet.stdout) == pytest.approx(float(lines[-1].split()[5]), rel=0.01)
+
+
+@pytest.mark.parametrize("flags", [["--no-verify"], ["--method", "steepest"]])
+def test_search_leaves_a_slow_learner_unverified_when_told_or_for_another_method(flags):
+    result = invoke([*SLOW, *flags])
+    assert result.exit_code == 0, result.output
+    assert "saw no learning" in result.stdout  # the extended test's note
+    assert "verified" not in result.stdout and "short runs from scratch" not in result.stdout
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_a_verification_nobody_asked_for_that_fails_leaves_the_suggestion(monkeypatch, quiet):
+    from lrfinder import verification
+
+    def refuse(*args, **kwargs):
+        raise LRFinderError("data has 9 rows, too few to hold some out for scoring")
+
+    monkeypatch.setattr(verification, "verify", refuse)
+    result = invoke([*SLOW, *(["-q"] if quiet else [])])
+    assert result.exit_code == 0, result.output  # the range test asked for went fine
+    assert result.stderr.startswith("lrfinder: warning: could not verify the suggestion (data")
+    assert "verified" not in result.stdout
+    if quiet:  # the suggestion, printed in place of the verified rate
+        assert len(result.stdout.split()) == 1 and float(result.stdout) > 0
+    else:
+        assert result.stdout.startswith("suggested lr")
+    asked = invoke([*SLOW, "--verify", "-q"])
+    assert_bad_input(asked, "too few to hold some out")
+
+
+def test_search_verifies_nothing_unasked_where_the_test_saw_learning():
+    result = invoke(["search", *FAST])
+    assert result.exit_code == 0, result.output
+    assert "verified" not in result.stdout and "Verification" not in result.stdout
 
 
 def _warnings_of(result) -> list[str]:
