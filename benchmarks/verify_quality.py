@@ -25,6 +25,10 @@ The last column is a floor set by the truth itself: the regret of the whole grid
 when it chooses by two of the truth's seeds, as many as verify's probes (:func:`grid_floor`).
 Where even that loses 2 points or more, the seeds disagree by more than the 2-point target,
 and the summary counts those cells among the ones verify misses.
+
+Under each group's summary, "search's default" scores what ``lrfinder search`` prints
+without ``--verify``: the verified rate for a slow learner (a run whose default test saw no
+learning and was extended), which it verifies unasked, and ``auto`` for every other run.
 """
 
 from __future__ import annotations
@@ -157,10 +161,12 @@ def report(table: dict, truth_seeds: range) -> tuple[str, dict]:
         by_key = {(i, r): results[i * 2 + r] for i in range(5) for r in range(2)}
         auto, verified, confirmed, cost = [], [], [], []
         auto_lrs, verified_lrs = [], []
+        slow = []  # runs that `lrfinder search` verifies unasked (slow learners)
         for key, got in runs:
             a = by_key[key].suggestion
             auto.append(quality.regret_of(a, t))
             auto_lrs.append(a)
+            slow.append(_search_verifies(by_key[key]))
             if got is None:  # no suggestion and no fallback: the user keeps none
                 verified.append(quality.regret_of(None, t))
                 verified_lrs.append(None)
@@ -182,6 +188,7 @@ def report(table: dict, truth_seeds: range) -> tuple[str, dict]:
                 name, opt, truth_seeds, auto_lrs, verified_lrs
             ),
             "grid_floor": grid_floor(name, opt, truth_seeds),
+            "slow": slow,
         }
         summary[f"{name}/{opt}"] = row
         group = "small" if name in quality.SMALL else name
@@ -212,7 +219,29 @@ def report(table: dict, truth_seeds: range) -> tuple[str, dict]:
             f"costliest run 1/{1 / costliest:.1f}, runs over 1/{1 / COST_TARGET:.0f}: "
             f"{over_target}/{n_runs}"
         )
+        slow = [x for row in rows for x in row["slow"]]
+        search = [v if sl else a for a, v, sl in zip(auto, ver, slow, strict=True)]
+        if any(slow):
+            on = [(a, v) for a, v, sl in zip(auto, ver, slow, strict=True) if sl]
+            detail = (
+                f"on those auto {np.mean([a for a, _ in on]):.2f} mean "
+                f"{max(a for a, _ in on):.2f} worst, verify {np.mean([v for _, v in on]):.2f} "
+                f"mean {max(v for _, v in on):.2f} worst"
+            )
+        else:
+            detail = "none"
+        lines.append(
+            f"{'':<20} search's default (verifies the {sum(slow)} slow learners only) "
+            f"{np.mean(search):6.2f} mean {np.max(search):6.2f} worst | {detail}"
+        )
     return "\n".join(lines), summary
+
+
+def _search_verifies(result) -> bool:
+    """Whether ``lrfinder search`` verifies this range test without ``--verify``."""
+    from lrfinder.cli import Method, _slow_learner_to_verify
+
+    return _slow_learner_to_verify(result, Method.auto)
 
 
 def _spread(ratios: list[float]) -> str:
