@@ -172,11 +172,14 @@ class JobRunner:
             return self._shared[id(array)][1]
         import joblib
 
-        if self._folder is None:
-            self._folder = tempfile.mkdtemp(prefix="lrfinder-shared-")
-        path = os.path.join(self._folder, f"{len(self._shared)}.joblib")
-        joblib.dump(array, path)
-        shared = joblib.load(path, mmap_mode="r")
+        try:
+            if self._folder is None:
+                self._folder = tempfile.mkdtemp(prefix="lrfinder-shared-")
+            path = os.path.join(self._folder, f"{len(self._shared)}.joblib")
+            joblib.dump(array, path)
+            shared = joblib.load(path, mmap_mode="r")
+        except OSError:  # no room or no temporary folder: joblib's own memmapping instead
+            return array
         self._shared[id(array)] = (array, shared)  # keeps ``array``: its id stays its own
         return shared
 

@@ -55,3 +55,15 @@ def test_the_map_is_removed_when_a_job_fails(large, monkeypatch):
     monkeypatch.setattr(parallel.os, "name", "nt")  # no POSIX unlink of an open map
     with JobRunner(n_jobs=2) as runner:
         assert runner.share(large) is large
+
+
+def test_an_array_that_cannot_be_written_out_goes_to_joblib_as_it_is(large, monkeypatch):
+    import joblib
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(joblib, "dump", full)
+    with JobRunner(n_jobs=2) as runner:
+        assert runner.share(large) is large
+        assert runner.run(_total, [(large,)]) == [_total(large)]
