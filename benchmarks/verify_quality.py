@@ -94,28 +94,13 @@ def evaluate(
 NOISE_SE = 2.0
 
 
-def _seed_scores(name: str, opt: str, truth_seeds: range, lr: float | None) -> np.ndarray:
-    """Each truth seed's test score (percent) at ``lr``, interpolated in log10(lr) as
-    ``quality.regret_of`` does (the seed's worst grid score when ``lr`` is None)."""
-    out = []
-    for seed in truth_seeds:
-        score = np.load(quality._truth_path(name, opt, seed))["score"]
-        if lr is None:
-            out.append(100.0 * float(score.min()))
-        else:
-            out.append(100.0 * float(np.interp(math.log10(lr), np.log10(quality.GRID), score)))
-    return np.array(out)
-
-
 def worse_beyond_noise(name, opt, truth_seeds, auto_lrs, verified_lrs) -> bool:
     """True when verify's rates score below auto's, averaged over the cell's runs, by more
     than :data:`NOISE_SE` standard errors of that difference over the truth's seeds (each
     seed trains every rate from the same start, so the difference is paired by seed)."""
-    diff = np.mean(
-        [
-            _seed_scores(name, opt, truth_seeds, a) - _seed_scores(name, opt, truth_seeds, v)
-            for a, v in zip(auto_lrs, verified_lrs, strict=True)
-        ],
+    t = quality.truth(name, opt, truth_seeds)
+    diff = 100.0 * np.mean(
+        [t.seed_scores(a) - t.seed_scores(v) for a, v in zip(auto_lrs, verified_lrs, strict=True)],
         axis=0,
     )  # per truth seed: > 0 where verify's rates scored lower
     se = diff.std(ddof=1) / math.sqrt(diff.size)
@@ -132,7 +117,7 @@ def grid_floor(name: str, opt: str, truth_seeds: range, seeds: int = 2) -> float
     seeds disagree by more than the target, and a method that chooses by that many seeds
     of its own cannot reliably come within it.
     """
-    scores = np.array([np.load(quality._truth_path(name, opt, s))["score"] for s in truth_seeds])
+    scores = quality.truth(name, opt, truth_seeds).by_seed
     truth = scores.mean(axis=0)
     regrets = [
         100.0 * float(truth.max() - truth[np.argmax(scores[list(chosen)].mean(axis=0))])
@@ -189,6 +174,9 @@ def report(table: dict, truth_seeds: range) -> tuple[str, dict]:
             ),
             "grid_floor": grid_floor(name, opt, truth_seeds),
             "slow": slow,
+            "beyond": sum(
+                lr is not None and not t.lrs[0] <= lr <= t.lrs[-1] for lr in verified_lrs
+            ),
         }
         summary[f"{name}/{opt}"] = row
         group = "small" if name in quality.SMALL else name
@@ -230,9 +218,11 @@ def report(table: dict, truth_seeds: range) -> tuple[str, dict]:
             )
         else:
             detail = "none"
+        beyond = sum(row["beyond"] for row in rows)
         lines.append(
             f"{'':<20} search's default (verifies the {sum(slow)} slow learners only) "
-            f"{np.mean(search):6.2f} mean {np.max(search):6.2f} worst | {detail}"
+            f"{np.mean(search):6.2f} mean {np.max(search):6.2f} worst | {detail} | verified "
+            f"rates beyond the truth's rates (scored as its edge): {beyond}"
         )
     return "\n".join(lines), summary
 
