@@ -29,7 +29,7 @@ from lrfinder.errors import (
     first_batch_error,
 )
 from lrfinder.optimizers import Optimizer, get_optimizer
-from lrfinder.parallel import JobsInterrupted, run_jobs
+from lrfinder.parallel import JobRunner, JobsInterrupted
 from lrfinder.progress import ProgressCallback, ProgressEvent, for_run
 from lrfinder.results import RangeTestResult
 from lrfinder.schedules import MAX_STEPS, LearningRateSearcher
@@ -521,11 +521,15 @@ def _runs_as_jobs(model, opt, train, config, val, callback, model_backup, opt_ba
 
     here = effective_n_jobs(n_jobs) == 1
     runs, lrs = config.repeats, config.lrs
-    tasks = [  # run here, a job's every step reaches the callback
-        (model, opt, train, config, run, val, model_backup, opt_backup)
-        + (for_run(callback, run, runs, lrs.size) if here else None,)
-        for run in range(runs)
-    ]
+
+    def tasks(runner: JobRunner) -> list[tuple]:
+        # large rows go to local workers as a map that is gone when the runner closes
+        shared = [d if d is None else replace(d, x=runner.share(d.x)) for d in (train, val)]
+        return [  # run here, a job's every step reaches the callback
+            (model, opt, shared[0], config, run, shared[1], model_backup, opt_backup)
+            + (for_run(callback, run, runs, lrs.size) if here else None,)
+            for run in range(runs)
+        ]
 
     def finished(run: int, outcome) -> None:
         if callback is not None and not here:
@@ -537,7 +541,8 @@ def _runs_as_jobs(model, opt, train, config, val, callback, model_backup, opt_ba
             raise KeyboardInterrupt
 
     try:
-        return run_jobs(_repeat_job, tasks, n_jobs=n_jobs, on_result=finished), False
+        with JobRunner(n_jobs) as runner:
+            return runner.run(_repeat_job, tasks(runner), on_result=finished), False
     except JobsInterrupted as stop:
         done = [o for o in stop.results if o is not None and not o[1].startswith("interrupted")]
         stopped = [o for o in stop.results if o is not None and o[1].startswith("interrupted")]

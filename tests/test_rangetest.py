@@ -579,6 +579,24 @@ def test_repeats_as_jobs_give_the_same_bits_for_any_n_jobs_and_leave_the_model(d
         np.testing.assert_array_equal(value, before[key])
 
 
+def test_repeats_as_jobs_give_the_same_bits_on_data_the_workers_open_as_a_map(digits, monkeypatch):
+    from lrfinder import parallel
+
+    monkeypatch.setattr(parallel, "SHARE_BYTES", 0)  # digits is small: map it all the same
+    maps = []
+    share = parallel.JobRunner.share
+    monkeypatch.setattr(
+        parallel.JobRunner, "share", lambda runner, a: maps.append(share(runner, a)) or maps[-1]
+    )
+    net = TwoLayerNet.for_dataset(digits, 16, seed=0)
+    serial = find_lr(net, digits, optimizer="adam", schedule=SHORT, repeats=2, n_jobs=1)
+    assert not any(isinstance(m, np.memmap) for m in maps)  # in this process: as they are
+    maps.clear()
+    mapped = find_lr(net, digits, optimizer="adam", schedule=SHORT, repeats=2, n_jobs=2)
+    assert maps and all(isinstance(m, np.memmap) for m in maps)
+    assert mapped == serial
+
+
 def test_repeats_on_a_dask_cluster_give_the_same_bits(digits):
     distributed = pytest.importorskip("dask.distributed")
     from joblib import parallel_config
