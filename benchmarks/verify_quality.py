@@ -12,6 +12,7 @@ Run from the repository root, after ``benchmarks/quality.py`` has filled its cac
     python benchmarks/verify_quality.py --datasets small --jobs 2   # the six small problems
     python benchmarks/verify_quality.py --datasets digits,mnist --jobs 2
     python benchmarks/verify_quality.py --timing                    # serial vs 2 jobs, 9 rounds
+                                                                    # (verify, and repeats=2)
     python benchmarks/verify_quality.py --probe-seed 5000           # other probe seeds
 
 Columns, per (dataset, optimizer) cell over its runs: mean and worst regret of
@@ -288,12 +289,23 @@ def timing(root, rounds: int = 9) -> str:
                 for seeds in (1, 2)
             )
             reference.append(2 * one / two)
+        repeats: dict[int, list[float]] = {1: [], 2: []}  # the other parallel job: repeats
+        for r in range(rounds):
+            for jobs in (1, 2) if r % 2 == 0 else (2, 1):
+                repeats[jobs].append(
+                    _seconds(find_lr, model, ds, optimizer="adam", repeats=2, n_jobs=jobs)
+                )
         alone = sorted(a / b for a, b in zip(times[1], times[2], strict=True))
         whole = sorted((search + a) / (search + b) for a, b in zip(times[1], times[2], strict=True))
         lines.append(
             f"{name:<7} range test {search:5.2f} | verify serial {np.median(times[1]):5.2f}, "
             f"--jobs 2 {np.median(times[2]):5.2f}: {_spread(alone)} | verified search: "
             f"{_spread(whole)} | equal-work reference: {_spread(sorted(reference))}"
+        )
+        pairs = zip(repeats[1], repeats[2], strict=True)
+        lines.append(
+            f"{'':<7} range test with repeats=2: serial {np.median(repeats[1]):5.2f}, --jobs 2 "
+            f"{np.median(repeats[2]):5.2f}: {_spread(sorted(a / b for a, b in pairs))}"
         )
     return "\n".join(lines)
 
