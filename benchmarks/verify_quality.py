@@ -56,11 +56,11 @@ def _verify_run(
     name: str, opt: str, init: int, order: int, root, config_kwargs: dict, probe_seed: int
 ):
     from lrfinder.results import load_result
-    from lrfinder.verification import NO_LEARNING, VerifyConfig, verify
+    from lrfinder.verification import VerifyConfig, verifiable, verify
 
     ds = quality.load(name, root)
     result = load_result(quality._range_path(name, opt, init, order))
-    if result.suggestion is None and result.analysis.status not in NO_LEARNING:
+    if not verifiable(result):
         return None  # verify needs rates to probe: the user keeps no rate
     run = init * 2 + order
     if ds.task == "regression" and config_kwargs.get("metric") == "accuracy":

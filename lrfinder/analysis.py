@@ -109,6 +109,7 @@ from lrfinder.savgol import savgol_coeffs, savgol_filter
 
 __all__ = [
     "METHODS",
+    "NO_LEARNING",
     "RULES",
     "STATUSES",
     "Analysis",
@@ -138,6 +139,9 @@ __all__ = [
 
 #: :attr:`Suggestion.status` values: found, or why there is no answer.
 STATUSES = ("ok", "too_short", "flat", "no_learning", "rises_at_start")
+
+#: The statuses that mean the test saw no learning (a longer test may fix them).
+NO_LEARNING = ("flat", "no_learning")
 
 #: Converts a median absolute deviation into a Gaussian standard deviation.
 MAD_TO_SIGMA = 1.4826

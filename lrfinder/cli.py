@@ -1414,11 +1414,10 @@ def _slow_learner_to_verify(result, method: Method) -> bool:
     learner (the default test saw no learning and was extended). There the range test
     reads a curve that fell only near the largest stable rate, and a run from scratch
     disagrees with it most (README: Verify)."""
-    from lrfinder.verification import NO_LEARNING
+    from lrfinder.verification import verifiable
 
-    if method is not Method.auto or not getattr(result, "slow_learner", False):
-        return False
-    return result.suggestion is not None or result.analysis.status in NO_LEARNING
+    slow = method is Method.auto and getattr(result, "slow_learner", False)
+    return bool(slow) and verifiable(result)
 
 
 def _run_verification(

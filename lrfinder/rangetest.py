@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from lrfinder import names
-from lrfinder.analysis import median_over_runs
+from lrfinder.analysis import NO_LEARNING, median_over_runs
 from lrfinder.batches import ArrayData, BatchSampler, as_array_data, param_dtype
 from lrfinder.errors import (
     BATCH_ERRORS,
@@ -67,9 +67,6 @@ EXTEND_FACTOR = 5
 #: ... and, unless the caller gave val_data, reads a fixed subset of the training rows
 #: (val_size of them) every this many steps: 100 points over the 1000-step test.
 EXTEND_VAL_EVERY = 10
-
-#: Analysis statuses that mean "the test saw no learning" (see lrfinder.analysis).
-NO_LEARNING = ("flat", "no_learning")
 
 #: The reason recorded when a run reaches the end of its schedule.
 COMPLETED = "completed the schedule"

@@ -89,6 +89,7 @@ from typing import Any
 
 import numpy as np
 
+from lrfinder.analysis import NO_LEARNING
 from lrfinder.batches import ArrayData, BatchSampler, as_array_data, param_dtype
 from lrfinder.errors import (
     BATCH_ERRORS,
@@ -110,9 +111,6 @@ GRID_RATES = 25
 GRID_SEEDS = 3
 #: The cost target: at most this fraction of that grid search.
 COST_TARGET = 1 / 20
-
-#: Analysis statuses that mean the range test saw no learning (see lrfinder.analysis).
-NO_LEARNING = ("flat", "no_learning")
 
 #: Why a probe diverged (:attr:`Probe.divergence`), and how the reason says it: a loss
 #: turned non-finite, its training loss rose :attr:`VerifyConfig.blowup` times above its
@@ -880,6 +878,14 @@ def _held_out(
     return train, ArrayData(x, held.y[idx], 1.0, f"{held.name} (held out)")
 
 
+def verifiable(result) -> bool:
+    """Whether :func:`verify` chooses its own candidates for ``result`` (no ``lrs``): around
+    its suggestion, or, when the test saw no learning, in the top of the range it tested
+    (:func:`fallback_rates`)."""
+    suggestion = result.analysis.suggestion
+    return suggestion.lr is not None or (suggestion.status in NO_LEARNING and len(result.lrs) > 0)
+
+
 def _check_lrs(lrs) -> tuple[float, ...]:
     values = sorted({check_positive("lrs", v, "positive finite learning rates") for v in lrs})
     if not values:
@@ -972,15 +978,15 @@ def verify(
     suggestion = result.analysis.suggestion
     if lrs is not None:
         candidates = _check_lrs(lrs)
-    elif suggestion.lr is not None:
-        candidates = candidate_rates(suggestion.lr, suggestion.band, config)
-    elif suggestion.status in NO_LEARNING and len(result.lrs):
-        candidates = fallback_rates(float(np.max(result.lrs)), config)
-    else:
+    elif not verifiable(result):
         raise LRFinderError(
             f"the range test gave no suggestion ({suggestion.reason}); give lrs=[...] "
             "(CLI: --lrs) to verify rates of your choice"
         )
+    elif suggestion.lr is not None:
+        candidates = candidate_rates(suggestion.lr, suggestion.band, config)
+    else:
+        candidates = fallback_rates(float(np.max(result.lrs)), config)
     opt = _optimizer_of(result, optimizer)
     settings = getattr(result, "settings", {}) or {}
     batch = check_count("batch_size", batch_size or settings.get("batch_size") or 64)
