@@ -35,6 +35,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -182,6 +183,11 @@ class JobRunner:
             return array
         self._shared[id(array)] = (array, shared)  # keeps ``array``: its id stays its own
         return shared
+
+    def share_rows(self, data):
+        """``data`` (a dataclass with rows ``x``, such as an ``ArrayData``; or None) with its
+        ``x`` as :meth:`share` hands it to the workers."""
+        return None if data is None else replace(data, x=self.share(data.x))
 
     def run(
         self,

@@ -521,9 +521,9 @@ def _runs_as_jobs(model, opt, train, config, val, callback, model_backup, opt_ba
 
     def tasks(runner: JobRunner) -> list[tuple]:
         # large rows go to local workers as a map that is gone when the runner closes
-        shared = [d if d is None else replace(d, x=runner.share(d.x)) for d in (train, val)]
+        rows, held_out = runner.share_rows(train), runner.share_rows(val)
         return [  # run here, a job's every step reaches the callback
-            (model, opt, shared[0], config, run, shared[1], model_backup, opt_backup)
+            (model, opt, rows, config, run, held_out, model_backup, opt_backup)
             + (for_run(callback, run, runs, lrs.size) if here else None,)
             for run in range(runs)
         ]

@@ -1099,8 +1099,8 @@ class _Run:
 
     def _shared(self, job: _Job) -> _Job:
         """``job`` with its data as the runner hands large arrays to its workers."""
-        train, val = (replace(d, x=self.runner.share(d.x)) for d in (job.train, job.val))
-        return replace(job, train=train, val=val)
+        share = self.runner.share_rows
+        return replace(job, train=share(job.train), val=share(job.val))
 
     def _race(self) -> _Choice:
         alive = list(self.candidates)
