@@ -1158,11 +1158,14 @@ class _Run:
             failed[lr] = self._how_it_diverged(lr)
         return _Choice(None, budget, standing, last, self._passed(preferred, None, failed))
 
+    def _probes(self, lr: float) -> list[_State]:
+        """The states of ``lr``'s probes, in seed order (none for a rate not added yet)."""
+        return [self.states[(lr, s)] for s in range(self.seeds) if (lr, s) in self.states]
+
     def _how_it_diverged(self, lr: float) -> str:
         """Why ``lr`` failed, for the reason: how its first diverged seed diverged, and where
         (or, with no seed diverged, that it scored no finite value)."""
-        probes = [self.states[(lr, s)] for s in range(self.seeds)]
-        probe = next((p for p in probes if p.diverged), None)
+        probe = next((p for p in self._probes(lr) if p.diverged), None)
         if probe is None:
             return f"it scored no finite {self.config.metric}"
         return f"{DIVERGENCES.get(probe.divergence, 'it diverged')} by {probe.step} steps"
@@ -1176,10 +1179,7 @@ class _Run:
         """
         cap = int(COST_TARGET * GRID_RATES * GRID_SEEDS * final)
         left = max(cap - sum(state.step for state in self.states.values()), 0)
-        at = max(
-            (self.states[(lr, s)].step for s in range(self.seeds) if (lr, s) in self.states),
-            default=0,
-        )  # 0: a new stand-in, not probed yet
+        at = max((p.step for p in self._probes(lr)), default=0)  # 0: a new stand-in
         return min(final, at + left // self.seeds)
 
     def _passed(self, preferred, chosen, failed) -> tuple[tuple[float, str], ...]:
@@ -1223,7 +1223,7 @@ class _Run:
         if i == 0:
             return None
         below = self.candidates[i - 1]
-        if any(self.states[(below, s)].diverged for s in range(self.seeds)):
+        if any(p.diverged for p in self._probes(below)):
             return None
         return below
 
@@ -1240,8 +1240,7 @@ class _Run:
     def _failed(self, lr: float) -> bool:
         """True for a candidate that blew up or learned nothing in some seed (see
         :meth:`_at_edge`)."""
-        probes = [self.states[(lr, s)] for s in range(self.seeds)]
-        return any(p.diverged or self._fell_short(p) for p in probes)
+        return any(p.diverged or self._fell_short(p) for p in self._probes(lr))
 
     def _fell_short(self, probe: _State) -> bool:
         if len(probe.steps) < 2:
