@@ -222,10 +222,14 @@ def _above_job(name: str, opt: str, seed: int, data_root: Path) -> float:
     return _train_at(name, opt, seed, ABOVE, data_root, _above_path(name, opt, seed))
 
 
+def _top_is_best(grid_scores) -> bool:
+    """Whether the best grid rate (by the mean of the seeds' grid scores) is the top one."""
+    return int(np.argmax(np.mean(grid_scores, axis=0))) == GRID.size - 1
+
+
 def _best_at_top(name: str, opt: str, seeds: range) -> bool:
-    """Whether the cell's best grid rate (mean over ``seeds``) is the grid's top rate."""
-    scores = np.mean([np.load(_truth_path(name, opt, s))["score"] for s in seeds], axis=0)
-    return int(np.argmax(scores)) == GRID.size - 1
+    """:func:`_top_is_best` for a cell whose grid truth is cached."""
+    return _top_is_best([np.load(_truth_path(name, opt, s))["score"] for s in seeds])
 
 
 @dataclass(frozen=True)
@@ -263,10 +267,13 @@ class Truth:
 
 
 def truth(name: str, opt: str, seeds: range) -> Truth:
-    paths = (_truth_path, _above_path) if _best_at_top(name, opt, seeds) else (_truth_path,)
-    files = [[np.load(path(name, opt, s)) for path in paths] for s in seeds]
+    files = [[np.load(_truth_path(name, opt, s))] for s in seeds]  # each seed's files
+    above = _top_is_best([pair[0]["score"] for pair in files])
+    if above:
+        for s, pair in zip(seeds, files, strict=True):
+            pair.append(np.load(_above_path(name, opt, s)))
     return Truth(
-        lrs=np.concatenate([GRID, ABOVE][: len(paths)]),
+        lrs=np.concatenate([GRID, ABOVE]) if above else GRID,
         by_seed=np.array([np.concatenate([f["score"] for f in pair]) for pair in files]),
         diverged=np.any([np.concatenate([f["diverged"] for f in pair]) for pair in files], axis=0),
     )

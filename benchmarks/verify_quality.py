@@ -95,11 +95,10 @@ def evaluate(
 NOISE_SE = 2.0
 
 
-def worse_beyond_noise(name, opt, truth_seeds, auto_lrs, verified_lrs) -> bool:
+def worse_beyond_noise(t: quality.Truth, auto_lrs, verified_lrs) -> bool:
     """True when verify's rates score below auto's, averaged over the cell's runs, by more
     than :data:`NOISE_SE` standard errors of that difference over the truth's seeds (each
     seed trains every rate from the same start, so the difference is paired by seed)."""
-    t = quality.truth(name, opt, truth_seeds)
     diff = 100.0 * np.mean(
         [t.seed_scores(a) - t.seed_scores(v) for a, v in zip(auto_lrs, verified_lrs, strict=True)],
         axis=0,
@@ -108,7 +107,7 @@ def worse_beyond_noise(name, opt, truth_seeds, auto_lrs, verified_lrs) -> bool:
     return bool(diff.mean() > NOISE_SE * se + 1e-9)
 
 
-def grid_floor(name: str, opt: str, truth_seeds: range, seeds: int = 2) -> float:
+def grid_floor(t: quality.Truth, seeds: int = 2) -> float:
     """The regret (points) of the truth's own grid search choosing by ``seeds`` of its seeds.
 
     For every choice of ``seeds`` of the truth's seeds, the best grid rate by their mean is
@@ -118,8 +117,8 @@ def grid_floor(name: str, opt: str, truth_seeds: range, seeds: int = 2) -> float
     seeds disagree by more than the target, and a method that chooses by that many seeds
     of its own cannot reliably come within it.
     """
-    scores = quality.truth(name, opt, truth_seeds).by_seed
-    truth = scores.mean(axis=0)
+    scores = t.by_seed
+    truth = t.score
     regrets = [
         100.0 * float(truth.max() - truth[np.argmax(scores[list(chosen)].mean(axis=0))])
         for chosen in itertools.combinations(range(len(scores)), seeds)
@@ -170,10 +169,8 @@ def report(table: dict, truth_seeds: range) -> tuple[str, dict]:
             "cost": float(np.mean(cost)) if cost else math.nan,
             "cost_worst": float(np.max(cost)) if cost else math.nan,
             "cost_over": int(sum(c > COST_TARGET + 1e-12 for c in cost)),
-            "worse_beyond_noise": worse_beyond_noise(
-                name, opt, truth_seeds, auto_lrs, verified_lrs
-            ),
-            "grid_floor": grid_floor(name, opt, truth_seeds),
+            "worse_beyond_noise": worse_beyond_noise(t, auto_lrs, verified_lrs),
+            "grid_floor": grid_floor(t),
             "slow": slow,
             "beyond": sum(
                 lr is not None and not t.lrs[0] <= lr <= t.lrs[-1] for lr in verified_lrs
